@@ -1,0 +1,1 @@
+"""Feed ingestion: fetch, parse, clean and store articles. Imports nothing of geobrief's."""
