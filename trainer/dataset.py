@@ -13,6 +13,9 @@ from .prompts import build_messages, length_for_reference, truncate_words
 from .settings import StyleSettings
 
 
+PROMPT_OVERHEAD_TOKENS = 96  # system instructions, chat template markers, the request line
+
+
 class DatasetError(ValueError):
     """A pairs file or the pairs table cannot be used."""
 
@@ -85,12 +88,22 @@ def split(examples: list[Example], holdout_fraction: float) -> Split:
     return result
 
 
-def to_records(examples: list[Example], style: StyleSettings, tokenizer, max_input_tokens: int) -> list[dict]:
-    """Conversational prompt–completion records, as TRL's SFTTrainer takes them."""
-    return [
-        {
-            "prompt": build_messages(truncate_words(ex.input, tokenizer, max_input_tokens), style, ex.length),
+def to_records(examples: list[Example], style: StyleSettings, tokenizer, max_input_tokens: int, max_length: int | None = None) -> list[dict]:
+    """Conversational prompt–completion records, as TRL's SFTTrainer takes them.
+
+    The article is cut (at a word boundary) so that prompt and summary fit in ``max_length``:
+    SFTTrainer truncates from the end, and a cut summary teaches the model to stop mid-sentence.
+    """
+    records = []
+    for ex in examples:
+        budget = max_input_tokens
+        if max_length:
+            summary_tokens = len(tokenizer(ex.output, add_special_tokens=False)["input_ids"])
+            budget = min(budget, max_length - summary_tokens - PROMPT_OVERHEAD_TOKENS)
+            if budget < 32:
+                continue  # the summary alone nearly fills the window: nothing useful to learn from
+        records.append({
+            "prompt": build_messages(truncate_words(ex.input, tokenizer, budget), style, ex.length),
             "completion": [{"role": "assistant", "content": ex.output}],
-        }
-        for ex in examples
-    ]
+        })
+    return records

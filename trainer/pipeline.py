@@ -83,7 +83,7 @@ def _run(db: sqlite_utils.Database, cfg: TrainerConfig, run_id: int, report: Rep
     from .modeling import load_tokenizer
 
     tokenizer = load_tokenizer(base)
-    records = dataset.to_records(split.train, cfg.style, tokenizer, cfg.model.max_input_tokens)
+    records = dataset.to_records(split.train, cfg.style, tokenizer, cfg.model.max_input_tokens, cfg.training.max_length)
     result = finetune(records, base, cfg.training, out_dir, cfg.model.device, report)
 
     report({"stage": "eval", "holdout": len(holdout)})
