@@ -39,8 +39,9 @@ class TelegramSettings:
     def __post_init__(self) -> None:
         if self.mode not in ("polling", "webhook"):
             raise ValueError("telegram.mode must be polling or webhook")
-        if self.mode == "webhook" and not self.webhook_url.startswith("https://"):
-            raise ValueError("telegram.mode = \"webhook\" needs telegram.webhook_url = \"https://...\"")
+        loopback = self.webhook_url.startswith(("http://127.0.0.1", "http://localhost"))  # a local Bot API server
+        if self.mode == "webhook" and not (self.webhook_url.startswith("https://") or loopback):
+            raise ValueError("telegram.mode = \"webhook\" needs telegram.webhook_url = \"https://...\" (Telegram only posts to https)")
         self.admin_ids = [int(a) for a in self.admin_ids]
 
 
@@ -52,6 +53,29 @@ class DeliverySettings:
     summarize_interval_s: int = field(default=120, metadata={"help": "seconds between summarizing batches of new articles"})
     max_articles_per_batch: int = field(default=16, metadata={"help": "articles summarized per job run"})
     max_backlog_hours: int = field(default=48, metadata={"help": "articles older than this are stored but not summarized"})
+    digest_check_interval_s: int = field(default=300, metadata={"help": "how often due digests are looked for"})
+    digest_window_hours: int = field(default=24, metadata={"help": "a digest covers articles from this many hours back"})
+    backfill_on_subscribe: int = field(default=3, metadata={"help": "latest summaries sent to a new subscriber"})
+
+    def __post_init__(self) -> None:
+        if self.digest_check_interval_s < 30 or self.digest_check_interval_s > 3600:
+            raise ValueError("delivery.digest_check_interval_s must be between 30 and 3600")
+
+
+@dataclass
+class CorrectionSettings:
+    """How readers' corrections are checked before they become training data."""
+
+    daily_cap: int = field(default=10, metadata={"help": "corrections one reader may send per 24 hours"})
+    min_chars: int = field(default=20, metadata={"help": "shortest acceptable correction"})
+    max_chars: int = field(default=1500, metadata={"help": "longest acceptable correction"})
+    trust_admins: bool = field(default=True, metadata={"help": "admins' corrections skip review"})
+
+    def __post_init__(self) -> None:
+        if self.daily_cap < 1:
+            raise ValueError("corrections.daily_cap must be >= 1")
+        if not 1 <= self.min_chars < self.max_chars:
+            raise ValueError("corrections.min_chars must be >= 1 and below corrections.max_chars")
 
 
 @dataclass
@@ -62,6 +86,7 @@ class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     feeds: FeedsSettings = field(default_factory=FeedsSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    corrections: CorrectionSettings = field(default_factory=CorrectionSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
     style: StyleSettings = field(default_factory=StyleSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
@@ -172,4 +197,4 @@ def _resolve_paths(settings: Settings) -> None:
             src.url = str(fix(Path(src.url)))
 
 
-__all__ = ["ConfigError", "DeliverySettings", "FeedSource", "FetchSettings", "Settings", "TelegramSettings", "load_settings"]
+__all__ = ["ConfigError", "CorrectionSettings", "DeliverySettings", "FeedSource", "FetchSettings", "Settings", "TelegramSettings", "load_settings"]

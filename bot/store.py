@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -97,6 +97,11 @@ def utcnow() -> str:
 
 def now_ts() -> float:
     return time.time()
+
+
+def iso_ago(hours: float) -> str:
+    """A UTC timestamp ``hours`` ago in the same ISO form as the stored ones, so text comparison is time order."""
+    return (datetime.now(timezone.utc) - timedelta(hours=hours)).isoformat(timespec="seconds")
 
 
 # ---- subscribers ---------------------------------------------------------------------------------
@@ -196,3 +201,30 @@ def get_correction(db: sqlite_utils.Database, correction_id: int) -> dict | None
 
 def update_correction(db: sqlite_utils.Database, correction_id: int, **fields) -> None:
     db["corrections"].update(correction_id, fields)
+
+
+def corrections_today(db: sqlite_utils.Database, user_id: int) -> int:
+    """Corrections a reader sent in the last 24 hours (withdrawn ones count: the cap is on sending)."""
+    return db.execute("select count(*) from corrections where user_id = ? and created_at >= ?", [user_id, iso_ago(24)]).fetchone()[0]
+
+
+def is_trusted(db: sqlite_utils.Database, user_id: int) -> bool:
+    row = db.execute("select trusted from readers where user_id = ?", [user_id]).fetchone()
+    return bool(row and row[0])
+
+
+def set_trusted(db: sqlite_utils.Database, user_id: int, trusted: bool) -> None:
+    db["readers"].upsert({"user_id": user_id, "trusted": int(trusted), "updated_at": utcnow()}, pk="user_id")
+
+
+def pending_corrections(db: sqlite_utils.Database, limit: int = 1) -> list[dict]:
+    return list(db["corrections"].rows_where("status = 'pending'", order_by="id", limit=limit))
+
+
+def user_corrections(db: sqlite_utils.Database, user_id: int, limit: int = 10) -> list[dict]:
+    return list(db["corrections"].rows_where("user_id = ?", [user_id], order_by="id desc", limit=limit))
+
+
+def update_subscriber(db: sqlite_utils.Database, chat_id: int, **fields) -> dict:
+    db["subscribers"].update(chat_id, fields)
+    return db["subscribers"].get(chat_id)
