@@ -47,3 +47,13 @@ async def retrain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         await start_training(context.application, "schedule", service.settings.telegram.admin_ids)
     except TrainingRefused as exc:
         log.info("scheduled retrain skipped: %s", exc)
+
+
+async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Queue the digests whose local hour has come; the outbox sends them."""
+    from .digest import queue_due_digests
+
+    service = context.application.bot_data["service"]
+    queued = queue_due_digests(service.db, service.clock(), service.settings.delivery.digest_window_hours, service.filter_for)
+    if any(queued.values()):
+        context.application.bot_data["outbox"].wake()

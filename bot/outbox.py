@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+from datetime import date
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -13,7 +14,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from feeds import store as feed_store
 
 from . import store
-from .formatting import feedback_keyboard, summary_html
+from .formatting import digest_messages, feedback_keyboard, summary_html
 from .telegram_html import split_html
 
 log = logging.getLogger(__name__)
@@ -99,25 +100,35 @@ class Outbox:
             self._slots.release()
             self._wake.set()
 
-    def _render(self, row: dict) -> list[str]:
-        summary = store.get_summary(self.db, row["summary_id"])
+    def _item(self, summary_id: int) -> tuple[dict, dict, list[dict]]:
+        summary = store.get_summary(self.db, summary_id)
         article = feed_store.get_article(self.db, summary["article_id"])
-        feed = feed_store.get_feed(self.db, article["feed_id"])
-        return split_html(summary_html(article, summary, feed["title"] or ""))
+        return article, summary, feed_store.sources_for(self.db, article["id"])
+
+    def _render(self, rows: list[dict]) -> list[tuple[str, object]]:
+        """The messages for one outbox row, or for a whole digest (all its rows)."""
+        if rows[0]["digest"]:
+            day = date.fromisoformat(rows[0]["digest"].split(":", 1)[1])
+            return digest_messages(day, [self._item(r["summary_id"]) for r in rows])
+        parts = split_html(summary_html(*self._item(rows[0]["summary_id"])))
+        return [(part, feedback_keyboard(rows[0]["summary_id"]) if i == len(parts) - 1 else None) for i, part in enumerate(parts)]
 
     async def _send_row(self, row_id: int, chat_id: int) -> None:
         row = self.db["outbox"].get(row_id)
+        rows = [row]
+        if row["digest"]:
+            rows = list(self.db["outbox"].rows_where("digest = ? and chat_id = ? and status = 'pending'", [row["digest"], chat_id], order_by="id"))
+        ids = [r["id"] for r in rows]
         done_ids = json.loads(row["message_ids"] or "[]")
         try:
-            parts = self._render(row)
-            for i, part in enumerate(parts):
+            messages = self._render(rows)
+            for i, (text, markup) in enumerate(messages):
                 if i < len(done_ids):
                     continue  # sent before a retry; never twice
-                markup = feedback_keyboard(row["summary_id"]) if i == len(parts) - 1 else None
-                msg = await self.bot.send_message(chat_id, part, reply_markup=markup, disable_web_page_preview=True)
+                msg = await self.bot.send_message(chat_id, text, reply_markup=markup, disable_web_page_preview=True)
                 done_ids.append(msg.message_id)
                 self.db["outbox"].update(row_id, {"message_ids": json.dumps(done_ids)})
-                if i < len(parts) - 1:
+                if i < len(messages) - 1:
                     await asyncio.sleep(self.per_chat_interval_s)
         except RetryAfter as exc:
             delay = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else float(exc.retry_after)
@@ -131,15 +142,20 @@ class Outbox:
             log.info("chat %s blocked the bot; deactivated", chat_id)
             return
         except BadRequest as exc:
-            self.db["outbox"].update(row_id, {"status": "undeliverable", "error": f"BadRequest: {exc}"})
+            self._mark(ids, status="undeliverable", error=f"BadRequest: {exc}")
             log.warning("outbox %s to %s refused: %s", row_id, chat_id, exc)
             return
         except (TimedOut, NetworkError) as exc:
             attempts = row["attempts"] + 1
             self._later(row_id, row, min(300.0, 2.0 ** attempts), f"{type(exc).__name__}: {exc}")
             return
-        self.db["outbox"].update(row_id, {"status": "sent", "sent_at": store.utcnow(), "attempts": row["attempts"] + 1, "error": None})
-        self.sent += 1
+        self._mark(ids, status="sent", sent_at=store.utcnow(), attempts=row["attempts"] + 1, error=None, message_ids=json.dumps(done_ids))
+        self.sent += len(done_ids)
+
+    def _mark(self, ids: list[int], **fields) -> None:
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        self.db.execute(f"update outbox set {sets} where id in ({', '.join('?' for _ in ids)})", [*fields.values(), *ids])
+        self.db.conn.commit()
 
     def _later(self, row_id: int, row: dict, delay: float, error: str, count: bool = True) -> None:
         self.db["outbox"].update(row_id, {"next_attempt_at": time.time() + delay, "error": error, "attempts": row["attempts"] + (1 if count else 0)})

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from dataclasses import replace
 
 import sqlite_utils
 import torch
 
 from feeds import store as feed_store
+from feeds.filters import compile_filters
 from trainer import registry
 from trainer.modeling import load_model
 from trainer.pipeline import TrainerConfig
@@ -37,6 +40,8 @@ class Service:
         self.training = None  # bot.training.TrainingJob while a run is in flight
         self._summarize_lock = asyncio.Lock()  # the poll job and the timer may both ask at once
         self._default_threads = torch.get_num_threads()
+        self._filters: dict = {}
+        self.clock = lambda: datetime.now(timezone.utc)  # tests move time by replacing this
 
     @property
     def trainer_config(self) -> TrainerConfig:
@@ -91,9 +96,9 @@ class Service:
     def _articles_needing(self, length: str, tone: str, limit: int) -> list[dict]:
         hours = self.settings.delivery.max_backlog_hours
         return list(self.db.query(
-            "select a.* from articles a where a.fetched_at >= datetime('now', ?) and not exists "
+            "select a.* from articles a where a.fetched_at >= ? and a.skip_reason is null and not exists "
             "(select 1 from summaries s where s.article_id = a.id and s.length = ? and s.tone = ?) order by a.id limit ?",
-            [f"-{hours} hours", length, tone, limit]))
+            [store.iso_ago(hours), length, tone, limit]))
 
     def training_on_cpu(self) -> bool:
         job = self.training
@@ -128,32 +133,39 @@ class Service:
                     made += 1
         return made
 
+    def filter_for(self, sub: dict):
+        """The reader's topic filter as a predicate over article text (None: everything passes)."""
+        include, exclude = json.loads(sub["include"] or "[]"), json.loads(sub["exclude"] or "[]")
+        if not include and not exclude:
+            return None
+        key = (tuple(include), tuple(exclude))
+        if key not in self._filters:
+            self._filters[key] = compile_filters(include, exclude)
+        return self._filters[key].allows
+
     def enqueue_realtime(self, chat_id: int | None = None, backfill: int = 0) -> int:
-        """Queue the newest summary of each recent article for realtime subscribers (or one chat)."""
+        """Queue, for realtime subscribers (or one chat), the newest summary of each article they have not had."""
         subs = [store.get_subscriber(self.db, chat_id)] if chat_id else store.active_subscribers(self.db, "realtime")
         queued = 0
         for sub in subs:
-            if not sub or not sub["active"]:
+            if not sub or not sub["active"] or sub["blocked"] or sub["mode"] != "realtime":
                 continue
             since = sub["subscribed_at"] or store.utcnow()
             rows = self.db.execute(
-                "select max(s.id) from summaries s join articles a on a.id = s.article_id "
-                "where s.length = ? and s.tone = ? and (a.fetched_at >= ? or s.created_at >= ?) group by s.article_id order by max(s.id)",
-                [sub["length"], sub["tone"], since, since]).fetchall()
-            ids = [r[0] for r in rows]
-            if backfill:
-                recent = self.db.execute(
-                    "select max(s.id) from summaries s where s.length = ? and s.tone = ? group by s.article_id order by max(s.id) desc limit ?",
-                    [sub["length"], sub["tone"], backfill]).fetchall()
-                ids = sorted(set(ids) | {r[0] for r in recent})
-            sent_articles = store.already_sent_articles(self.db, sub["chat_id"])
-            for sid in ids:
-                summary = store.get_summary(self.db, sid)
-                if summary["article_id"] in sent_articles:
-                    continue
-                if store.enqueue(self.db, sub["chat_id"], sid):
-                    queued += 1
-                    sent_articles.add(summary["article_id"])
+                """
+                select max(s.id), a.title, a.text, a.fetched_at >= ? as fresh from summaries s join articles a on a.id = s.article_id
+                where s.length = ? and s.tone = ? and a.skip_reason is null
+                  and a.id not in (select s2.article_id from outbox o join summaries s2 on s2.id = o.summary_id where o.chat_id = ?)
+                group by a.id order by max(s.id) desc
+                """,
+                [since, sub["length"], sub["tone"], sub["chat_id"]]).fetchall()
+            allows = self.filter_for(sub)
+            chosen = []
+            for n, (sid, title, text, fresh) in enumerate(rows):
+                if (fresh or n < backfill) and (allows is None or allows(f"{title}\n{text}")):
+                    chosen.append(sid)
+            for sid in sorted(chosen):
+                queued += store.enqueue(self.db, sub["chat_id"], sid)
         self.db.conn.commit()
         return queued
 
