@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import html
 import logging
+import time
 import traceback
 import warnings
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes,
+from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ChatMemberHandler, CommandHandler, ContextTypes,
                           ConversationHandler, Defaults, MessageHandler, filters)
 from telegram.warnings import PTBUserWarning
 
@@ -21,16 +22,19 @@ from trainer import runs
 
 from . import callbacks, jobs
 from .db import open_db
-from .handlers import admin, feedback, reader
+from .handlers import admin, feedback, reader, review, settings_menu
 from .outbox import Outbox
 from .service import Service
-from .settings import Settings
+from .settings import Settings, TelegramSettings
 
 log = logging.getLogger(__name__)
 
 
+ERROR_REPEAT_S = 3600  # the same error reaches the admins at most once an hour
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log unexpected errors with their traceback and tell the admins once, without secrets."""
+    """Log unexpected errors with their traceback; tell the reader, and the admins once, without secrets."""
     log.error("unhandled error", exc_info=context.error)
     service: Service = context.application.bot_data["service"]
     if isinstance(update, Update) and update.effective_message:
@@ -38,13 +42,19 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await update.effective_message.reply_text("Sorry, something went wrong on our side. The admins have been told.")
         except TelegramError:
             pass
+    signature = f"{type(context.error).__name__}:{context.error}"[:300]
+    told = context.application.bot_data.setdefault("errors_told", {})
+    now = time.monotonic()
+    if now - told.get(signature, -ERROR_REPEAT_S) < ERROR_REPEAT_S:
+        return
+    told[signature] = now
     tb = "".join(traceback.format_exception(context.error))[-1500:]
     token = service.settings.telegram.token
     if token:
         tb = tb.replace(token, "<token>")
     for admin_id in service.settings.telegram.admin_ids:
         try:
-            await context.bot.send_message(admin_id, f"⚠️ Unhandled error:\n<pre>{html.escape(tb)}</pre>")
+            await context.bot.send_message(admin_id, f"⚠️ Unhandled error (repeats are muted for an hour):\n<pre>{html.escape(tb)}</pre>")
         except TelegramError:
             pass
 
@@ -74,13 +84,23 @@ async def _set_commands(application: Application) -> None:
     """Readers see reader commands; each admin's chat also lists the admin commands."""
     service: Service = application.bot_data["service"]
     reader_cmds = [BotCommand(c, d) for c, d in reader.READER_COMMANDS]
-    admin_cmds = reader_cmds + [BotCommand(c, d) for c, d in admin.ADMIN_COMMANDS]
+    admin_cmds = reader_cmds + [BotCommand(c, d) for c, d in admin.ADMIN_COMMANDS + review.COMMANDS]
     try:
         await application.bot.set_my_commands(reader_cmds, scope=BotCommandScopeDefault())
         for admin_id in service.settings.telegram.admin_ids:
             await application.bot.set_my_commands(admin_cmds, scope=BotCommandScopeChat(admin_id))
     except TelegramError as exc:  # e.g. an admin who never opened a chat with the bot
         log.warning("cannot set the command menu: %s", exc)
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Buttons nobody handles (old messages, forged data) get a friendly answer, never an exception."""
+    await update.callback_query.answer("This button no longer works.")
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say what exists instead of staying silent."""
+    await update.effective_message.reply_text("I don't know that command. /help lists what I can do.")
 
 
 def add_handlers(application: Application) -> None:
@@ -94,13 +114,20 @@ def add_handlers(application: Application) -> None:
             conversation_timeout=3600,
         )
     application.add_handler(correction)
-    application.add_handler(CommandHandler("start", reader.start))
-    application.add_handler(CommandHandler("help", reader.help_command))
-    application.add_handler(CommandHandler("subscribe", reader.subscribe))
-    application.add_handler(CommandHandler("unsubscribe", reader.unsubscribe))
-    application.add_handler(CommandHandler("status", admin.status))
-    application.add_handler(CommandHandler("retrain", admin.retrain))
-    application.add_handler(CommandHandler("cancel", feedback.cancel))
+    for name, callback in [
+        ("start", reader.start), ("help", reader.help_command), ("subscribe", reader.subscribe), ("unsubscribe", reader.unsubscribe),
+        ("settings", settings_menu.settings), ("timezone", settings_menu.set_timezone), ("topics", settings_menu.topics),
+        ("mycorrections", feedback.my_corrections), ("cancel", feedback.cancel),
+        ("status", admin.status), ("retrain", admin.retrain),
+        ("review", review.review), ("trust", review.trust), ("untrust", review.untrust),
+    ]:
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(CallbackQueryHandler(settings_menu.on_settings_button, pattern=callbacks.pattern("st")))
+    application.add_handler(CallbackQueryHandler(review.on_review_button, pattern=callbacks.pattern("rv")))
+    application.add_handler(CallbackQueryHandler(feedback.on_withdraw_button, pattern=callbacks.pattern("cr")))
+    application.add_handler(ChatMemberHandler(reader.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(CallbackQueryHandler(stale_button))
+    application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_error_handler(on_error)
 
 
@@ -108,6 +135,7 @@ def schedule_jobs(application: Application, settings: Settings) -> None:
     jq = application.job_queue
     jq.run_repeating(jobs.poll_feeds_job, interval=settings.feeds.poll_interval_s, first=1, name="poll-feeds")
     jq.run_repeating(jobs.summarize_job, interval=settings.delivery.summarize_interval_s, first=5, name="summarize")
+    jq.run_repeating(jobs.digest_job, interval=settings.delivery.digest_check_interval_s, first=10, name="digests")
     if settings.training.schedule:
         from apscheduler.triggers.cron import CronTrigger
 
@@ -137,16 +165,42 @@ def build_application(settings: Settings, service: Service | None = None) -> App
     return application
 
 
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+
 @contextlib.asynccontextmanager
 async def running(application: Application, poll_interval: float = 0.0, poll_timeout: int = 1):
-    """Run the application inside an existing event loop (the demo and tests), as run_polling would."""
+    """Run the application inside an existing event loop (the demo and tests), as run_polling/run_webhook would."""
+    t: "TelegramSettings" = application.bot_data["service"].settings.telegram
     async with application:
         await application.post_init(application)
         await application.start()
-        await application.updater.start_polling(poll_interval=poll_interval, timeout=poll_timeout, allowed_updates=["message", "callback_query"])
+        if t.mode == "webhook":
+            await application.updater.start_webhook(listen=t.webhook_listen, port=t.webhook_port, url_path=WEBHOOK_PATH,
+                                                    webhook_url=webhook_endpoint(t), secret_token=t.webhook_secret or None,
+                                                    allowed_updates=ALLOWED_UPDATES)
+        else:
+            await application.updater.start_polling(poll_interval=poll_interval, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES)
         try:
             yield application
         finally:
             await application.updater.stop()
             await application.stop()
             await application.post_stop(application)
+
+
+WEBHOOK_PATH = "telegram"
+
+
+def webhook_endpoint(t: "TelegramSettings") -> str:
+    return t.webhook_url.rstrip("/") + "/" + WEBHOOK_PATH
+
+
+def run_forever(application: Application) -> None:
+    """`geobrief run`: long polling or a webhook server, until interrupted."""
+    t = application.bot_data["service"].settings.telegram
+    if t.mode == "webhook":
+        application.run_webhook(listen=t.webhook_listen, port=t.webhook_port, url_path=WEBHOOK_PATH, webhook_url=webhook_endpoint(t),
+                                secret_token=t.webhook_secret or None, allowed_updates=ALLOWED_UPDATES)
+    else:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)

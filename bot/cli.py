@@ -60,15 +60,9 @@ def cmd_run(args) -> int:
         return cmd_demo(args)
     _configure_logging(args.verbose)
     _require_base_model(settings)
-    from .app import build_application
+    from .app import build_application, run_forever
 
-    application = build_application(settings)
-    t = settings.telegram
-    if t.mode == "webhook":
-        application.run_webhook(listen=t.webhook_listen, port=t.webhook_port, url_path="telegram", webhook_url=t.webhook_url.rstrip("/") + "/telegram",
-                                secret_token=t.webhook_secret or None, allowed_updates=["message", "callback_query"])
-    else:
-        application.run_polling(allowed_updates=["message", "callback_query"])
+    run_forever(build_application(settings))
     return 0
 
 

@@ -21,6 +21,7 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
     db = sqlite_utils.Database(conn)
     db.execute("pragma journal_mode = wal")
     db.execute("pragma busy_timeout = 30000")
+    db.execute("pragma synchronous = normal")  # safe with WAL; a commit per delivered message stays cheap
     db.execute("pragma foreign_keys = on")
     feeds.store.migrate(db)
     trainer.store.migrate(db)

@@ -205,11 +205,20 @@ class LoopbackBotApi:
         return query_id
 
     def block(self, chat_id: int) -> None:
-        """The reader blocks the bot: further sends get 403."""
+        """The reader blocks the bot quietly: further sends get 403 (the bot learns it when it sends)."""
         self.blocked.add(chat_id)
 
     def unblock(self, chat_id: int) -> None:
         self.blocked.discard(chat_id)
+
+    async def blocks_bot(self, chat_id: int, blocked: bool = True) -> None:
+        """The reader blocks (or unblocks) the bot in the app: Telegram also sends a my_chat_member update."""
+        (self.blocked.add if blocked else self.blocked.discard)(chat_id)
+        old, new = ("member", "kicked") if blocked else ("kicked", "member")
+        bot_user = self._bot_user()
+        member = lambda status: {"status": status, "user": bot_user, **({"until_date": 0} if status == "kicked" else {})}  # noqa: E731
+        await self._push({"my_chat_member": {"chat": self._chat(chat_id), "from": self.user(chat_id), "date": int(time.time()),
+                                             "old_chat_member": member(old), "new_chat_member": member(new)}})
 
     def _user_message(self, chat_id: int, user_id: int | None) -> dict:
         msg = {"message_id": next(self._message_ids), "from": self.user(user_id or chat_id), "chat": self._chat(chat_id), "date": int(time.time())}

@@ -32,6 +32,7 @@ def admin_only(handler):
             return None
         return await handler(update, context)
 
+    guarded.admin_only = True  # lets tests and the command menu find every admin command
     return guarded
 
 
