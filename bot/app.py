@@ -21,7 +21,7 @@ from trainer import runs
 
 from . import callbacks, jobs
 from .db import open_db
-from .handlers import admin, feedback, reader
+from .handlers import admin, feedback, feeds_admin, reader
 from .outbox import Outbox
 from .service import Service
 from .settings import Settings
@@ -74,7 +74,7 @@ async def _set_commands(application: Application) -> None:
     """Readers see reader commands; each admin's chat also lists the admin commands."""
     service: Service = application.bot_data["service"]
     reader_cmds = [BotCommand(c, d) for c, d in reader.READER_COMMANDS]
-    admin_cmds = reader_cmds + [BotCommand(c, d) for c, d in admin.ADMIN_COMMANDS]
+    admin_cmds = reader_cmds + [BotCommand(c, d) for c, d in admin.ADMIN_COMMANDS + feeds_admin.COMMANDS]
     try:
         await application.bot.set_my_commands(reader_cmds, scope=BotCommandScopeDefault())
         for admin_id in service.settings.telegram.admin_ids:
@@ -101,6 +101,10 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("status", admin.status))
     application.add_handler(CommandHandler("retrain", admin.retrain))
     application.add_handler(CommandHandler("cancel", feedback.cancel))
+    for name, _ in feeds_admin.COMMANDS:
+        application.add_handler(CommandHandler(name, getattr(feeds_admin, name)))
+    application.add_handler(CallbackQueryHandler(feeds_admin.on_feed_button, pattern=callbacks.pattern("fa")))
+    application.add_handler(MessageHandler(filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml"), feeds_admin.import_opml))
     application.add_error_handler(on_error)
 
 

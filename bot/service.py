@@ -91,7 +91,7 @@ class Service:
     def _articles_needing(self, length: str, tone: str, limit: int) -> list[dict]:
         hours = self.settings.delivery.max_backlog_hours
         return list(self.db.query(
-            "select a.* from articles a where a.fetched_at >= datetime('now', ?) and not exists "
+            "select a.* from articles a where a.skip_reason is null and a.fetched_at >= datetime('now', ?) and not exists "
             "(select 1 from summaries s where s.article_id = a.id and s.length = ? and s.tone = ?) order by a.id limit ?",
             [f"-{hours} hours", length, tone, limit]))
 
