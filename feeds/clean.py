@@ -143,7 +143,7 @@ def clean_title(raw: str) -> str:
 
 def clean_text(raw: str, is_html: bool = True) -> str:
     """Article or entry text ready to summarize."""
-    text = html_to_text(raw) if is_html else normalize_space(strip_controls(unescape(raw)))
+    text = html_to_text(raw) if is_html else normalize_space(_TAG.sub(" ", strip_controls(unescape(raw))))
     text = strip_boilerplate(text)
     if len(text) > MAX_TEXT_CHARS:
         cut = text.rfind(" ", 0, MAX_TEXT_CHARS)
