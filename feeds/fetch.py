@@ -111,7 +111,7 @@ async def _read(resp: httpx.Response, url: str, max_bytes: int) -> FetchResult:
     if resp.status_code >= 400:
         retry = retry_after_seconds(headers.get("retry-after")) if resp.status_code in (429, 503) else None
         phrase = f" {resp.reason_phrase}" if resp.reason_phrase else ""
-        raise FetchError(f"HTTP {resp.status_code}{phrase}" + (f" (retry after {retry:g} s)" if retry else ""), retry, resp.status_code)
+        raise FetchError(f"HTTP {resp.status_code}{phrase}" + (f" (retry after {retry:.0f} s)" if retry else ""), retry, resp.status_code)
     declared = headers.get("content-length", "")
     encoding = headers.get("content-encoding", "identity").strip().lower()
     if declared.isdigit() and int(declared) > max_bytes and encoding in ("", "identity"):
