@@ -154,4 +154,4 @@ def _store(db: sqlite_utils.Database, planned: list[tuple[dict, list[Pending]]],
                 else:
                     report.new_article_ids.append(p.id)
         for feed_id, fields in updates.items():
-            store.update_feed(db, feed_id, **fields)
+            store.set_feed_fields(db, feed_id, fields)

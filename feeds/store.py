@@ -181,11 +181,18 @@ ARTICLE_COLUMNS = ("guid", "url", "title", "text", "published_at", "skip_reason"
                    "url_key", "content_hash", "fingerprint", "full_text")
 
 
+_INSERT = f"insert into articles (feed_id, fetched_at, {', '.join(ARTICLE_COLUMNS)}) values ({', '.join('?' * (len(ARTICLE_COLUMNS) + 2))})"
+
+
 def insert_article(db: sqlite_utils.Database, feed_id: int, item: dict, fetched_at: str | None = None) -> int:
-    """Store one decided entry (see feeds.ingest); return its id."""
-    row = {k: item.get(k) for k in ARTICLE_COLUMNS}
-    row.update(feed_id=feed_id, fetched_at=fetched_at or utcnow())
-    return db["articles"].insert(row).last_pk
+    """Store one decided entry (see feeds.ingest) in the caller's transaction; return its id."""
+    return db.conn.execute(_INSERT, [feed_id, fetched_at or utcnow(), *(item.get(k) for k in ARTICLE_COLUMNS)]).lastrowid
+
+
+def set_feed_fields(db: sqlite_utils.Database, feed_id: int, fields: dict) -> None:
+    """Update a feed row in the caller's transaction (one commit for a whole polling pass)."""
+    if fields:
+        db.conn.execute(f"update feeds set {', '.join(f'[{k}] = ?' for k in fields)} where id = ?", [*fields.values(), feed_id])
 
 
 def insert_articles(db: sqlite_utils.Database, feed_id: int, items: list[dict]) -> list[int]:
