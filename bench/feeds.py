@@ -126,7 +126,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         first, first_s, second, second_s, stored = asyncio.run(geobrief(urls, Path(tmp) / "bench.db"))
     print(f"  geobrief poll_feeds:              {first_s:7.2f} s  ({stored} articles stored: {len(first.new_article_ids)} to summarize, "
-          f"{dict(first.skipped)}; parsing {first.parse_s:.2f} s of thread time; {len(first.errors)} errors)")
+          f"{dict(first.skipped)}; parsing took {first.parse_s:.2f} s of CPU; {len(first.errors)} errors)")
     print(f"  ratio: {seq_s / first_s:.1f}x faster (goal >= 10x)")
     print(f"  second poll, nothing changed:     {second_s:7.2f} s  ({second.not_modified}/{second.polled} answered 304, "
           f"parse time {second.parse_s:.3f} s, {len(second.new_article_ids)} new)")

@@ -93,12 +93,16 @@ class Ingest:
             if e["guid"] in seen_now or (key and key in seen_now) or self._seen_in_feed(feed["id"], e["guid"], key):
                 continue
             seen_now.update({e["guid"], key} - {""})
-            fp = fingerprint(e["title"], e["text"])
-            row = {**e, "url_key": key, "content_hash": content_hash(e["title"], e["text"]), "fingerprint": fp,
-                   "relevance": relevance.score(self.vocab, e["title"], e["text"]), "full_text": 0}
+            row = {**e, "url_key": key, "content_hash": content_hash(e["title"], e["text"]), "fingerprint": None, "relevance": None, "full_text": 0}
             p = Pending(feed["id"], row)
             when = parse_when(e["published_at"]) or now
-            dup, why = self._duplicate(feed["id"], row, when)
+            dup, why = self._exact_duplicate(row)
+            if dup is None:  # exact copies need no fingerprint or score: the story is judged by its canonical
+                row["fingerprint"] = fingerprint(e["title"], e["text"])
+                row["relevance"] = relevance.score(self.vocab, e["title"], e["text"])
+                match = self.deduper.match(feed["id"], when, row["fingerprint"])
+                if match:
+                    dup, why = match[0], f"same story, similarity {match[1]:.2f}"
             if dup is not None:
                 p.duplicate_of, p.why = dup, why
             elif reason := flt.reason(e["title"] + "\n" + e["text"]):
@@ -107,21 +111,19 @@ class Ingest:
                 row["skip_reason"] = f"below relevance {row['relevance']:.2f} < {threshold:.2f}"
             if row.get("skip_reason") is None:  # deliverable, or a duplicate of a deliverable story
                 canonical = dup if dup is not None else p
-                self.deduper.add(("pending", id(p)), feed["id"], when, fp, canonical)
+                if row["fingerprint"]:
+                    self.deduper.add(("pending", id(p)), feed["id"], when, row["fingerprint"], canonical)
                 for column, pend in (("guid", self._by_guid), ("url_key", self._by_url), ("content_hash", self._by_hash)):
                     if row[column] and row[column] not in pend:
                         pend[row[column]] = canonical
             out.append(p)
         return out
 
-    def _duplicate(self, feed_id: int, row: dict, when: datetime):
+    def _exact_duplicate(self, row: dict):
         guid = row["guid"] if row["guid"].startswith(("http://", "https://", "urn:", "tag:")) else ""
         for column, value, pending, why in (("guid", guid, self._by_guid, "same guid"), ("url_key", row["url_key"], self._by_url, "same URL"),
                                             ("content_hash", row["content_hash"], self._by_hash, "same text")):
             found = self._exact(column, value, pending)
             if found is not None:
                 return found, why
-        match = self.deduper.match(feed_id, when, row["fingerprint"])
-        if match:
-            return match[0], f"same story, similarity {match[1]:.2f}"
         return None, ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,7 +34,7 @@ class PollReport:
     not_modified: int = 0
     deferred: int = 0                                           # feeds still in backoff or ttl, not fetched
     full_text: int = 0                                          # teasers replaced by the article page's text
-    parse_s: float = 0.0                                        # seconds spent parsing (0 when nothing changed)
+    parse_s: float = 0.0                                        # CPU seconds spent parsing (0 when nothing changed)
     errors: dict[int, str] = field(default_factory=dict)
     disabled: list[DisabledFeed] = field(default_factory=list)  # feeds newly disabled by this pass
 
@@ -52,11 +53,12 @@ async def poll_feeds(db: sqlite_utils.Database, settings: FeedsSettings, now: da
     report.deferred = len(store.list_feeds(db, enabled_only=True)) - len(feeds)
     report.polled = len(feeds)
     async with Fetcher(settings.fetch) as fetcher:
-        results = await asyncio.gather(*(_fetch_and_parse(fetcher, feed, settings) for feed in feeds))
+        tasks = [asyncio.create_task(_fetch_and_parse(fetcher, feed, settings)) for feed in feeds]
         ingest = Ingest.open(db, settings, now)
         planned: list[tuple[dict, list[Pending]]] = []
         updates: dict[int, dict] = {}
-        for feed, (outcome, payload, headers, parse_s) in zip(feeds, results):
+        for feed, task in zip(feeds, tasks):  # in feed order (deterministic canonicals), while later feeds still fetch
+            outcome, payload, headers, parse_s = await task
             report.parse_s += parse_s
             if outcome == "error":
                 message, retry_after = payload
@@ -90,14 +92,18 @@ async def _fetch_and_parse(fetcher: Fetcher, feed: dict, settings: FeedsSettings
         headers = {**result.headers, "x-body-hash": body_hash}
         if body_hash == feed["body_hash"]:  # no validators, same bytes: as good as a 304
             return "unchanged", None, headers, 0.0
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        parsed: ParsedFeed = await asyncio.to_thread(parse_feed, result.content, result.headers, settings.max_entries_per_feed)
-        return "ok", parsed, headers, loop.time() - started
+        parsed, cpu_s = await asyncio.to_thread(_timed_parse, result.content, result.headers, settings.max_entries_per_feed)
+        return "ok", parsed, headers, cpu_s
     except FetchError as exc:
         return "error", (str(exc), exc.retry_after_s), {}, 0.0
     except ParseError as exc:
         return "error", (str(exc), None), {}, 0.0
+
+
+def _timed_parse(content: bytes, headers: dict, max_entries: int) -> tuple[ParsedFeed, float]:
+    started = time.thread_time()
+    parsed = parse_feed(content, headers, max_entries)
+    return parsed, time.thread_time() - started
 
 
 def _validators(feed: dict, headers: dict) -> dict:

@@ -40,37 +40,49 @@ recipe recipes diet fitness horoscope gossip theatre musical broadway novel nove
 """.split()
 
 
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+
+
 @dataclass(frozen=True)
 class Vocabulary:
-    """Compiled term lists; build with :func:`vocabulary`."""
+    """Term sets (a phrase is a tuple of words); build with :func:`vocabulary`."""
 
-    geopolitical: re.Pattern
-    off_topic: re.Pattern
+    geopolitical: frozenset
+    off_topic: frozenset
+    longest: int = 1
 
 
-def _pattern(terms: list[str]) -> re.Pattern:
-    phrases = sorted({t.strip().lower().replace("-", " ") for t in terms if t.strip()}, key=len, reverse=True)
-    body = "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in phrases) or r"(?!x)x"
-    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE)
+def _terms(terms: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(t.lower().replace("-", " ").split()) for t in terms if t.strip()}
 
 
 def vocabulary(extra_geopolitical: list[str] | None = None, extra_off_topic: list[str] | None = None) -> Vocabulary:
     """The built-in vocabulary plus the operator's additions (words or phrases; '-' stands for a space)."""
-    return Vocabulary(_pattern(GEOPOLITICAL + list(extra_geopolitical or [])), _pattern(OFF_TOPIC + list(extra_off_topic or [])))
+    geo, off = _terms(GEOPOLITICAL + list(extra_geopolitical or [])), _terms(OFF_TOPIC + list(extra_off_topic or []))
+    return Vocabulary(frozenset(geo), frozenset(off), max(len(t) for t in geo | off))
 
 
-def _hits(pattern: re.Pattern, text: str) -> float:
-    """Distinct terms count 1, repeats of a term add 0.25 each (up to 1 more)."""
-    counts: dict[str, int] = {}
-    for m in pattern.finditer(text):
-        key = " ".join(m.group(0).lower().split())
-        counts[key] = counts.get(key, 0) + 1
-    return sum(1 + min(1.0, 0.25 * (n - 1)) for n in counts.values())
+def _hits(vocab: Vocabulary, text: str) -> tuple[float, float]:
+    """Weighted hits (geopolitical, off-topic): a distinct term counts 1, each repeat 0.25 more (up to 1 more)."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    geo: dict[tuple, int] = {}
+    off: dict[tuple, int] = {}
+    for i in range(len(words)):
+        for n in range(1, vocab.longest + 1):
+            gram = tuple(words[i:i + n])
+            if len(gram) < n:
+                break
+            if gram in vocab.geopolitical:
+                geo[gram] = geo.get(gram, 0) + 1
+            if gram in vocab.off_topic:
+                off[gram] = off.get(gram, 0) + 1
+    weigh = lambda counts: sum(1 + min(1.0, 0.25 * (c - 1)) for c in counts.values())  # noqa: E731
+    return weigh(geo), weigh(off)
 
 
 def score(vocab: Vocabulary, title: str, text: str) -> float:
     """Relevance in (0, 1): 0.5 with no evidence, towards 1 for geopolitics, towards 0 for sport and celebrity."""
     lead = " ".join((text or "").split()[:LEAD_WORDS])
-    g = 2 * _hits(vocab.geopolitical, title or "") + _hits(vocab.geopolitical, lead)
-    o = 2 * _hits(vocab.off_topic, title or "") + _hits(vocab.off_topic, lead)
+    (tg, to), (lg, lo) = _hits(vocab, title or ""), _hits(vocab, lead)
+    g, o = 2 * tg + lg, 2 * to + lo
     return round((g + 1) / (g + o + 2), 3)
