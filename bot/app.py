@@ -22,7 +22,7 @@ from trainer import runs
 
 from . import callbacks, jobs
 from .db import open_db
-from .handlers import admin, feedback, reader, review, settings_menu
+from .handlers import admin, feedback, feeds_admin, reader, review, settings_menu
 from .outbox import Outbox
 from .service import Service
 from .settings import Settings, TelegramSettings
@@ -84,7 +84,7 @@ async def _set_commands(application: Application) -> None:
     """Readers see reader commands; each admin's chat also lists the admin commands."""
     service: Service = application.bot_data["service"]
     reader_cmds = [BotCommand(c, d) for c, d in reader.READER_COMMANDS]
-    admin_cmds = reader_cmds + [BotCommand(c, d) for c, d in admin.ADMIN_COMMANDS + review.COMMANDS]
+    admin_cmds = reader_cmds + [BotCommand(c, d) for c, d in admin.ADMIN_COMMANDS + review.COMMANDS + feeds_admin.COMMANDS]
     try:
         await application.bot.set_my_commands(reader_cmds, scope=BotCommandScopeDefault())
         for admin_id in service.settings.telegram.admin_ids:
@@ -125,6 +125,10 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(settings_menu.on_settings_button, pattern=callbacks.pattern("st")))
     application.add_handler(CallbackQueryHandler(review.on_review_button, pattern=callbacks.pattern("rv")))
     application.add_handler(CallbackQueryHandler(feedback.on_withdraw_button, pattern=callbacks.pattern("cr")))
+    for name, _ in feeds_admin.COMMANDS:
+        application.add_handler(CommandHandler(name, getattr(feeds_admin, name)))
+    application.add_handler(CallbackQueryHandler(feeds_admin.on_feed_button, pattern=callbacks.pattern("fa")))
+    application.add_handler(MessageHandler(filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml"), feeds_admin.import_opml))
     application.add_handler(ChatMemberHandler(reader.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))

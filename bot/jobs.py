@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import logging
 
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from feeds.poll import poll_feeds
 
+from .telegram_html import escape
 from .training import TrainingRefused, start_training
 
 log = logging.getLogger(__name__)
 
 
 async def poll_feeds_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Fetch every enabled feed; queue summarizing when something is new."""
+    """Fetch every due feed; queue summarizing when something is new; tell admins about feeds it disabled."""
     service = context.application.bot_data["service"]
     report = await poll_feeds(service.db, service.settings.feeds)
-    log.info("polled feeds: %d new articles, %d unchanged, %d errors", len(report.new_article_ids), report.not_modified, len(report.errors))
+    log.info("polled %d feeds: %d new articles, %d skipped %s, %d unchanged, %d errors, %d in backoff", report.polled, len(report.new_article_ids),
+             len(report.skipped_article_ids), dict(report.skipped), report.not_modified, len(report.errors), report.deferred)
     if report.new_article_ids:
         context.job_queue.run_once(summarize_job, 0, name="summarize-now")
+    for feed in report.disabled:
+        text = (f"⛔ Feed #{feed.id} {escape(feed.title or feed.url)} was disabled: {escape(feed.reason)}\n"
+                f"{escape(feed.url)}\n/enablefeed {feed.id} re-enables it.")
+        for admin_id in service.settings.telegram.admin_ids:
+            try:
+                await context.bot.send_message(admin_id, text, disable_web_page_preview=True)
+            except TelegramError as exc:
+                log.warning("cannot tell admin %s that feed %s was disabled: %s", admin_id, feed.id, exc)
 
 
 async def summarize_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -113,11 +113,13 @@ def get_subscriber(db: sqlite_utils.Database, chat_id: int) -> dict | None:
         return None
 
 
-def touch_subscriber(db: sqlite_utils.Database, chat_id: int, user_id: int | None, username: str | None, first_name: str | None) -> dict:
-    """Create the row on first contact; a reader who writes to us has unblocked the bot."""
+def touch_subscriber(db: sqlite_utils.Database, chat_id: int, user_id: int | None, username: str | None, first_name: str | None,
+                     defaults: dict | None = None) -> dict:
+    """Create the row on first contact (with the operator's default style); writing to us means not blocked."""
     row = get_subscriber(db, chat_id)
     if row is None:
-        db["subscribers"].insert({"chat_id": chat_id, "user_id": user_id, "username": username, "first_name": first_name, "active": 0, "blocked": 0})
+        db["subscribers"].insert({"chat_id": chat_id, "user_id": user_id, "username": username, "first_name": first_name, "active": 0, "blocked": 0,
+                                  **(defaults or {})})
     else:
         db["subscribers"].update(chat_id, {"user_id": user_id, "username": username, "first_name": first_name, "blocked": 0})
     return db["subscribers"].get(chat_id)

@@ -83,7 +83,6 @@ def make_settings(tmp_path, base_model_path):
             "feeds.poll_interval_s": 3600,
             "delivery.summarize_interval_s": 3600,
             "training.schedule": "",
-            "style.length": "brief",
         }
         base.update(overrides)
         settings = load_settings(None, env={}, overrides=base)

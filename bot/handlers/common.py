@@ -16,8 +16,10 @@ def service_of(context: ContextTypes.DEFAULT_TYPE) -> Service:
 def remember_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> dict:
     """Record the chat on every contact; writing to us means the reader has not blocked the bot."""
     chat, user = update.effective_chat, update.effective_user
-    return store.touch_subscriber(service_of(context).db, chat.id, user.id if user else None,
-                                  user.username if user else None, user.first_name if user else None)
+    service = service_of(context)
+    defaults = {"length": service.settings.style.length, "tone": service.settings.style.tone}
+    return store.touch_subscriber(service.db, chat.id, user.id if user else None,
+                                  user.username if user else None, user.first_name if user else None, defaults)
 
 
 def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

@@ -33,7 +33,8 @@ HELP = (
 )
 ADMIN_HELP = (
     "\n\n<b>Admin</b>\n/status — service health\n/review — approve or reject readers' corrections\n"
-    "/trust, /untrust USER_ID — skip review for a reader\n/retrain — fine-tune now on the collected corrections"
+    "/trust, /untrust USER_ID — skip review for a reader\n/retrain — fine-tune now on the collected corrections\n"
+    "/feeds — feed health · /addfeed URL · /removefeed N · /enablefeed N · /exportopml (send an .opml file to import)"
 )
 
 

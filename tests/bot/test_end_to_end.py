@@ -38,6 +38,7 @@ async def test_reader_to_promoted_model(botapi, news_server, make_settings, shar
             "training.holdout_fraction": 0.2,
             "eval.max_holdout": 4,
             "model.max_input_tokens": 256,
+            "style.length": "brief",
         },
     )
     application = build_application(settings)

@@ -2,45 +2,81 @@
 
 from __future__ import annotations
 
-import sqlite_utils
-
 from feeds import store
 from feeds.poll import poll_feeds, sync_sources
-from feeds.settings import FeedSource, FeedsSettings
+from feeds.settings import FeedSource, RelevanceSettings
+
+from .conftest import quick_settings
+
+RELS = ["chrome-extension-mocks/bbc.lstrip.xml", "react-native-rss-parser/reuters.lstrip.xml", "rss-parser/guardian.rss"]
 
 
-def fresh_db(tmp_path) -> sqlite_utils.Database:
-    db = sqlite_utils.Database(tmp_path / "feeds.db")
-    store.migrate(db)
-    return db
+async def test_poll_stores_articles_then_gets_304(news_server, feeds_db):
+    settings = quick_settings([news_server.url(r) for r in RELS])
+    sync_sources(feeds_db, settings)
+    first = await poll_feeds(feeds_db, settings)
+    assert not first.errors and first.parse_s > 0
+    rows = list(feeds_db["articles"].rows)
+    assert len(first.new_article_ids) + len(first.skipped_article_ids) == len(rows) > 50
+    assert {r["id"] for r in rows if r["skip_reason"] is None} == set(first.new_article_ids)
+    assert all(r["title"] and "<" not in r["title"] for r in rows)
+    assert all(r["published_at"].endswith("+00:00") for r in rows if r["published_at"])
+    assert all(0 < r["relevance"] < 1 and r["url_key"] and r["fingerprint"] for r in rows)
+    feeds = store.list_feeds(feeds_db)
+    assert all(f["title"] and f["etag"] and f["last_success_at"] for f in feeds)
+
+    second = await poll_feeds(feeds_db, settings)
+    assert second.not_modified == len(RELS) and not second.new_article_ids and second.parse_s == 0
+    assert all(news_server.not_modified.get(r) == 1 for r in RELS)
 
 
-async def test_poll_stores_articles_then_gets_304(news_server, tmp_path):
-    db = fresh_db(tmp_path)
-    rels = ["chrome-extension-mocks/bbc.lstrip.xml", "react-native-rss-parser/reuters.lstrip.xml", "rss-parser/guardian.rss"]
-    settings = FeedsSettings(sources=[FeedSource(url=news_server.url(r)) for r in rels], max_entries_per_feed=100)
-    sync_sources(db, settings)
-    first = await poll_feeds(db, settings)
-    assert not first.errors
-    assert len(first.new_article_ids) == db["articles"].count > 50
-    titles = [r["title"] for r in db["articles"].rows]
-    assert all(t and "<" not in t for t in titles)
-    assert all(r["published_at"].endswith("+00:00") for r in db["articles"].rows if r["published_at"])
-    second = await poll_feeds(db, settings)
-    assert second.not_modified == len(rels) and not second.new_article_ids
-    assert all(news_server.not_modified.get(r) == 1 for r in rels)
+async def test_same_bytes_without_validators_are_not_reparsed(news_server, feeds_db):
+    body = (news_server.root / RELS[1]).read_bytes()
+    url = news_server.put("no-etag.xml", body)
+    settings = quick_settings([url])
+    sync_sources(feeds_db, settings)
+    await poll_feeds(feeds_db, settings)
+    feeds_db["feeds"].update(1, {"etag": None, "last_modified": None})  # as if the server sent no validators
+    again = await poll_feeds(feeds_db, settings)
+    assert again.not_modified == 1 and again.parse_s == 0
 
 
-async def test_local_file_feed_and_broken_feed(tmp_path, shared_data):
-    db = fresh_db(tmp_path)
+async def test_local_file_feed_and_broken_feed(tmp_path, shared_data, feeds_db):
     broken = tmp_path / "broken.xml"
     broken.write_text("this is not a feed at all")
-    settings = FeedsSettings(sources=[FeedSource(url=str(shared_data / "feeds/news/rss-parser/uolNoticias.rss")), FeedSource(url=str(broken)),
-                                      FeedSource(url=str(tmp_path / "missing.xml"))])
-    sync_sources(db, settings)
-    report = await poll_feeds(db, settings)
-    assert report.new_article_ids  # ill-formed Latin-1 feed still yields entries
+    settings = quick_settings([str(shared_data / "feeds/news/rss-parser/uolNoticias.rss"), str(broken), str(tmp_path / "missing.xml")],
+                              relevance=RelevanceSettings(threshold=0))
+    sync_sources(feeds_db, settings)
+    report = await poll_feeds(feeds_db, settings)
+    assert len(report.new_article_ids) == 15  # ill-formed Latin-1 feed still yields every entry
+    assert any("ç" in r["title"] or "ã" in r["title"] for r in feeds_db["articles"].rows)  # decoded, not mojibake
     assert len(report.errors) == 2
-    rows = {r["url"]: r for r in store.list_feeds(db)}
-    assert rows[str(broken)]["last_error"] and rows[str(broken)]["consecutive_errors"] == 1
+    rows = {r["url"]: r for r in store.list_feeds(feeds_db)}
+    assert "not a feed" in rows[str(broken)]["last_error"] and rows[str(broken)]["consecutive_errors"] == 1
     assert "cannot read" in rows[str(tmp_path / "missing.xml")]["last_error"]
+
+
+async def test_per_feed_filters_and_relevance_set_skip_reasons(news_server, feeds_db):
+    url = news_server.url("rss-parser/guardian.rss")
+    settings = quick_settings([FeedSource(url=url, exclude=["Trump"], include=[])])
+    sync_sources(feeds_db, settings)
+    await poll_feeds(feeds_db, settings)
+    rows = list(feeds_db["articles"].rows)
+    trump = [r for r in rows if "trump" in (r["title"] + " " + r["text"]).lower()]
+    assert trump and all(r["skip_reason"] == 'excluded by feed filter "Trump"' for r in trump)
+    sport = [r for r in rows if r["skip_reason"] and r["skip_reason"].startswith("below relevance")]
+    assert sport and all(r["relevance"] < 0.3 for r in sport)
+    assert any(r["title"].startswith("Tottenham Hotspur v Manchester United") for r in sport)
+    assert all(r["skip_reason"] is None for r in rows if r not in trump and r not in sport)
+
+
+async def test_removed_feed_stays_removed_and_is_not_polled(news_server, feeds_db):
+    settings = quick_settings([news_server.url(RELS[0])])
+    sync_sources(feeds_db, settings)
+    feed = store.list_feeds(feeds_db)[0]
+    store.remove_feed(feeds_db, feed["id"])
+    sync_sources(feeds_db, settings)  # a restart does not bring it back
+    report = await poll_feeds(feeds_db, settings)
+    assert report.polled == 0 and store.list_feeds(feeds_db) == []
+    assert store.add_feed(feeds_db, feed["url"])["id"] == feed["id"]  # adding it again revives it
+    assert len(store.list_feeds(feeds_db)) == 1

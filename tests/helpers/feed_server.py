@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from email.utils import formatdate
 from pathlib import Path
 
 from aiohttp import web
 
 
-class FeedServer:
-    """Serves files from ``root`` at ``/<relative path>``; counts requests; answers conditional GETs."""
+_HEADER_LINE = re.compile(rb"^Header:\s*([A-Za-z-]+):\s*(.*?)\s*$", re.M)
 
-    def __init__(self, root: Path, host: str = "127.0.0.1"):
+
+def corpus_headers(body: bytes) -> dict[str, str]:
+    """The ``Header: Name: value`` lines of a feedparser test file's leading comment (the headers it is served with)."""
+    head = body[:3000]
+    end = head.find(b"-->")
+    head = head[: end if end > 0 else len(head)]
+    return {m.group(1).decode("latin-1"): m.group(2).decode("latin-1") for m in _HEADER_LINE.finditer(head)}
+
+
+class FeedServer:
+    """Serves files from ``root`` at ``/<relative path>``; counts requests; answers conditional GETs.
+
+    With ``file_headers`` each file is served with the headers its leading comment names
+    (feedparser's test corpus: ``Header: Content-type: text/xml``), overriding the defaults.
+    """
+
+    def __init__(self, root: Path, host: str = "127.0.0.1", file_headers: bool = False):
         self.root = Path(root)
         self.host = host
         self.port = 0
@@ -20,6 +36,7 @@ class FeedServer:
         self.not_modified: dict[str, int] = {}
         self.extra: dict[str, bytes] = {}           # path -> body served instead of a file
         self.content_types: dict[str, str] = {}
+        self.file_headers = file_headers
         self._runner: web.AppRunner | None = None
 
     def url(self, rel: str) -> str:
@@ -41,13 +58,15 @@ class FeedServer:
             if not path.is_file() or self.root.resolve() not in path.parents:
                 return web.Response(status=404)
             body = path.read_bytes()
-        etag = '"' + hashlib.sha1(body).hexdigest() + '"'
-        last_modified = formatdate(1700000000, usegmt=True)
-        if request.headers.get("If-None-Match") == etag:
+        headers = {"ETag": '"' + hashlib.sha1(body).hexdigest() + '"', "Last-Modified": formatdate(1700000000, usegmt=True),
+                   "Content-Type": self.content_types.get(rel, "application/xml")}
+        if self.file_headers:
+            extra = corpus_headers(body)
+            headers = {k: v for k, v in headers.items() if k.lower() not in {e.lower() for e in extra}} | extra
+        if request.headers.get("If-None-Match") == headers.get("ETag"):
             self.not_modified[rel] = self.not_modified.get(rel, 0) + 1
-            return web.Response(status=304, headers={"ETag": etag})
-        ctype = self.content_types.get(rel, "application/xml")
-        return web.Response(body=body, headers={"ETag": etag, "Last-Modified": last_modified, "Content-Type": ctype})
+            return web.Response(status=304, headers={"ETag": headers["ETag"]})
+        return web.Response(body=body, headers=headers)
 
     async def start(self) -> "FeedServer":
         app = web.Application()
