@@ -143,6 +143,14 @@ async def _play(application, api: LoopbackBotApi, script: Script, late_feed: Pat
     await api.send_text(READER_ID, lead, reply_to=prompt.message_id)
     script.say("bot", (await api.wait_for_message(READER_ID, after=after)).text)
 
+    # An editor reviews it: approved corrections become training pairs.
+    card = await script.command(ADMIN_ID, "/review", "admin")
+    after = api.last_id(ADMIN_ID)
+    script.say("admin", "presses ✅ Approve")
+    await api.press(ADMIN_ID, card.message_id, card.button("Approve")["callback_data"])
+    script.say("bot", (await api.wait_for_message(READER_ID, "was accepted")).text)
+    await api.wait_for_message(ADMIN_ID, after=after)
+
     total = service.db["articles"].count
     await api.wait_for(lambda: len([m for m in api.sent(READER_ID) if m.buttons]) >= total, timeout=900, what="every summary")
     script.say("service", f"{total} articles summarized by v0 and delivered to the reader, one message each.")

@@ -65,7 +65,15 @@ async def test_reader_to_promoted_model(botapi, news_server, make_settings, shar
         correction = "Reuters reports a diplomatic development; officials described the talks and what each side wants next."
         after = botapi.last_id(READER)
         await botapi.send_text(READER, correction, reply_to=prompt.message_id)
-        await botapi.wait_for_message(READER, "correction is saved", after=after)
+        await botapi.wait_for_message(READER, "waits for an editor's review", after=after)
+        assert service.db["pairs"].count == 0  # not training data until reviewed
+
+        # The admin approves it in /review; now it is an (article, summary) training pair.
+        after = botapi.last_id(ADMIN)
+        await botapi.send_text(ADMIN, "/review")
+        card = await botapi.wait_for_message(ADMIN, "Correction #1", after=after)
+        await botapi.press(ADMIN, card.message_id, card.button("Approve")["callback_data"])
+        await botapi.wait_for_message(READER, "was accepted")
         pair = service.db.execute("select input, output, source from pairs where source = 'correction'").fetchone()
         assert pair[1] == correction
         article = service.db["articles"].get(service.db["summaries"].get(summary_id)["article_id"])
