@@ -6,7 +6,6 @@ child process, the eval gate — only Telegram is played by ``LoopbackBotApi``.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import re
 import shutil
