@@ -21,7 +21,7 @@ from trainer import runs
 
 from . import callbacks, jobs
 from .db import open_db
-from .handlers import admin, feedback, reader
+from .handlers import admin, feedback, models_admin, reader
 from .outbox import Outbox
 from .service import Service
 from .settings import Settings
@@ -74,7 +74,7 @@ async def _set_commands(application: Application) -> None:
     """Readers see reader commands; each admin's chat also lists the admin commands."""
     service: Service = application.bot_data["service"]
     reader_cmds = [BotCommand(c, d) for c, d in reader.READER_COMMANDS]
-    admin_cmds = reader_cmds + [BotCommand(c, d) for c, d in admin.ADMIN_COMMANDS]
+    admin_cmds = reader_cmds + [BotCommand(c, d) for c, d in admin.ADMIN_COMMANDS + models_admin.COMMANDS]
     try:
         await application.bot.set_my_commands(reader_cmds, scope=BotCommandScopeDefault())
         for admin_id in service.settings.telegram.admin_ids:
@@ -100,6 +100,9 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("unsubscribe", reader.unsubscribe))
     application.add_handler(CommandHandler("status", admin.status))
     application.add_handler(CommandHandler("retrain", admin.retrain))
+    application.add_handler(CommandHandler("models", models_admin.models))
+    application.add_handler(CommandHandler("rollback", models_admin.rollback))
+    application.add_handler(CommandHandler("export", models_admin.export))
     application.add_handler(CommandHandler("cancel", feedback.cancel))
     application.add_error_handler(on_error)
 
@@ -108,6 +111,7 @@ def schedule_jobs(application: Application, settings: Settings) -> None:
     jq = application.job_queue
     jq.run_repeating(jobs.poll_feeds_job, interval=settings.feeds.poll_interval_s, first=1, name="poll-feeds")
     jq.run_repeating(jobs.summarize_job, interval=settings.delivery.summarize_interval_s, first=5, name="summarize")
+    jq.run_repeating(jobs.champion_job, interval=60, first=60, name="champion")
     if settings.training.schedule:
         from apscheduler.triggers.cron import CronTrigger
 
