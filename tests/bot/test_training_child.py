@@ -66,3 +66,33 @@ async def test_killed_child_fails_cleanly_and_the_next_run_resumes(botapi, make_
         expected = "v1" if run["status"] == "promoted" else "v0"
         assert registry.champion(service.db)["name"] == service.summarizer.version == expected
         await botapi.wait_for(lambda: len(photos_after(botapi, done.message_id)) == 2, timeout=60, what="the charts")
+
+
+async def test_schedule_waits_for_enough_new_corrections(botapi, make_settings, lead_seed, tmp_path):
+    from types import SimpleNamespace
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot import jobs
+    from trainer import pairs
+
+    settings = make_settings(botapi, **overrides(lead_seed, **{"training.schedule": "0 3 * * *", "training.min_new_pairs": 2}))
+    application = build_application(settings)
+    service = application.bot_data["service"]
+    context = SimpleNamespace(application=application)
+    async with running(application):
+        job = application.job_queue.get_jobs_by_name("retrain")[0]
+        fields = {f.name: str(f) for f in job.trigger.fields}
+        assert isinstance(job.trigger, CronTrigger) and (fields["hour"], fields["minute"]) == ("3", "0") and job.next_t is not None
+        pairs.add_pair(service.db, "Story one: " + "word " * 30, "A reader's better summary.", "correction", ref="article:1")
+        await jobs.retrain_job(context)
+        assert service.db["training_runs"].count == 0  # one new correction < training.min_new_pairs
+        pairs.add_pair(service.db, "Story two: " + "word " * 30, "Another reader's summary.", "correction", ref="article:2")
+        after = botapi.last_id(ADMIN)
+        await jobs.retrain_job(context)
+        assert runs.get_run(service.db, 1)["trigger"] == "schedule"
+        await botapi.wait_for_message(ADMIN, "Training run #1 started (schedule)", after=after)  # admins follow scheduled runs too
+        await botapi.wait_for(lambda: service.training.process is not None, timeout=30, what="the child")
+        service.training.process.kill()
+        await botapi.wait_for(lambda: result_after(botapi, after), timeout=120, what="the failure report")
+        assert runs.get_run(service.db, 1)["status"] == "failed"
