@@ -105,6 +105,7 @@ def cmd_train(args) -> int:
         reporter = json_line_reporter()
         bar = None
     else:
+        _quiet_progress_bars()
         reporter, bar = _tqdm_reporter()
     extra = dataset_extras(db, settings.training.include_thumbs_up)
     outcome = run_training(db, cfg, run_id=args.run_id, trigger="cli", report=reporter, extra_pairs=extra)
@@ -129,6 +130,15 @@ def _write_charts(db, settings: Settings, run_id: int) -> list[Path]:
     history = folder / "eval-history.png"
     history.write_bytes(plots.eval_history(registry.list_versions(db), settings.eval.primary_metric))
     return [loss, history]
+
+
+def _quiet_progress_bars() -> None:
+    """Only our bar: no per-step dataset or weight-loading bars from the libraries around it."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
 
 
 def _trainer_config(settings: Settings):

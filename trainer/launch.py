@@ -30,13 +30,20 @@ def accelerate_config(settings: TrainingSettings) -> Path:
     return CONFIG_DIR / ("deepspeed_zero2.yaml" if settings.deepspeed else "multi_gpu.yaml")
 
 
-def launch_command(settings: TrainingSettings, work_dir: Path) -> list[str]:
-    """The ``accelerate launch`` command line for a multi-GPU fine-tune of the job in ``work_dir``."""
+def launch_precision(settings: TrainingSettings) -> str:
+    """accelerate's ``--mixed_precision``: the setting, or bf16 unless the GPUs lack it (fp16 on V100, T4)."""
+    if settings.precision != "auto":
+        return "no" if settings.precision == "fp32" else settings.precision
     import torch
 
-    precision = "fp16" if torch.cuda.is_available() and not torch.cuda.is_bf16_supported() else "bf16"  # e.g. V100, T4
+    return "fp16" if torch.cuda.is_available() and not torch.cuda.is_bf16_supported() else "bf16"
+
+
+def launch_command(settings: TrainingSettings, work_dir: Path) -> list[str]:
+    """The ``accelerate launch`` command line for a multi-GPU fine-tune of the job in ``work_dir``."""
     return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(accelerate_config(settings)),
-            "--num_processes", str(settings.num_processes), "--mixed_precision", precision, "-m", "trainer.finetune", str(work_dir)]
+            "--num_processes", str(settings.num_processes), "--mixed_precision", launch_precision(settings),
+            "-m", "trainer.finetune", str(work_dir)]
 
 
 def _die_with_parent() -> None:

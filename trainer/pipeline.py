@@ -125,6 +125,7 @@ def _run(db: sqlite_utils.Database, cfg: TrainerConfig, run_id: int, report: Rep
                "candidate_by_source": candidate_by, "baseline_by_source": baseline_by, "train_loss": result.losses,
                "tokens_per_s": round(result.tokens_per_s, 1), "train_tokens": result.train_tokens, "train_steps": result.steps,
                "train_runtime_s": round(result.runtime_s, 1), "batch_size": result.batch_size, "device": result.device,
+               "precision": result.precision,
                "resumed_from": result.resumed_from}
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg.training).items()}
     params["seed_files"] = [Path(p).name for p in cfg.training.seed_files]

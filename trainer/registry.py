@@ -163,7 +163,7 @@ and seed pairs. Load it with `PeftModel.from_pretrained(AutoModelForCausalLM.fro
 - Training pairs: {data['train']} (pairs by source: {json.dumps(data['by_source'])}); holdout pairs scored: {version['holdout_pairs']} of {data['holdout']}
 - Per source: {sources or '-'}
 - Left out as noise: {json.dumps(data.get('dropped', {}))}; articles cut to fit the token budget: {data.get('cut', 0)}
-- Training: {metrics.get('train_steps')} steps at batch size {metrics.get('batch_size')} on {metrics.get('device')}, {metrics.get('tokens_per_s')} tokens/s{'; resumed from ' + metrics['resumed_from'] if metrics.get('resumed_from') else ''}
+- Training: {metrics.get('train_steps')} steps at batch size {metrics.get('batch_size')} on {metrics.get('device')} ({metrics.get('precision', 'fp32')}), {metrics.get('tokens_per_s')} tokens/s{'; resumed from ' + metrics['resumed_from'] if metrics.get('resumed_from') else ''}
 - Decision: **{'promoted' if promote else 'rejected'}** — {reason}
 
 ## Holdout metrics

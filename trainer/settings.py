@@ -70,6 +70,7 @@ class TrainingSettings:
     grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
     max_length: int = field(default=1024, metadata={"help": "tokens per training example (prompt + summary); articles are cut to fit, summaries never"})
     warmup_steps: int = field(default=0, metadata={"help": "linear warm-up steps"})
+    precision: str = field(default="auto", metadata={"help": "auto: bf16 on GPUs that have it (else fp16) and on CPUs with native bf16 (AVX512-BF16, AMX), else fp32; or fp32, bf16, fp16"})
     group_by_length: bool = field(default=True, metadata={"help": "batch examples of similar length together: less padding, more tokens/s"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "recompute activations in the backward pass: less GPU memory for larger base models, ~30% slower"})
     save_steps: int = field(default=50, metadata={"help": "checkpoint every this many steps, so an interrupted run resumes from there"})
@@ -87,6 +88,8 @@ class TrainingSettings:
             raise ValueError("set training.epochs > 0 or training.max_steps > 0")
         if self.batch_size < 0 or self.grad_accum < 1:
             raise ValueError("training.batch_size must be >= 0 (0 = auto) and training.grad_accum >= 1")
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise ValueError("training.precision must be auto, fp32, bf16 or fp16")
         if self.max_length < 64:
             raise ValueError("training.max_length must be >= 64 tokens (a prompt alone needs about 60)")
         if self.save_steps < 1:

@@ -75,6 +75,15 @@ def test_batch_size_for_the_card():
     assert finetune.auto_batch_size(80 << 30, **smol) == 32
     assert finetune.auto_batch_size(16 << 30, **smol) == 8
     assert finetune.auto_batch_size(2 << 30, **smol) == 1
+    assert finetune.auto_batch_size(16 << 30, **smol, param_bytes=4, fp32_activations=True) == 4  # fp32 training needs twice the room
     big = dict(n_params=3_000_000_000, layers=36, hidden=2048, vocab=151936, max_length=2048)  # a 3 B model
     assert finetune.auto_batch_size(80 << 30, **big) < finetune.auto_batch_size(80 << 30, **smol)
     assert finetune.auto_batch_size(8 << 30, **big) == 1
+
+
+def test_precision_follows_the_hardware_unless_set(tmp_path):
+    auto = finetune.sft_config(TrainingSettings(max_steps=1), tmp_path, "cpu", 4)
+    assert auto.use_cpu and auto.bf16 == finetune.cpu_has_native_bf16() and not auto.fp16
+    fp32 = finetune.sft_config(TrainingSettings(max_steps=1, precision="fp32"), tmp_path, "cpu", 4)
+    assert not fp32.bf16 and not fp32.fp16 and not fp32.activation_checkpointing
+    assert fp32.train_sampling_strategy == "group_by_length" and fp32.per_device_train_batch_size == 4

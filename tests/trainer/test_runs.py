@@ -69,6 +69,9 @@ def test_several_gpus_launch_through_accelerate_with_the_shipped_configs(tmp_pat
     zero2 = launch.launch_command(TrainingSettings(num_processes=2, deepspeed=True), tmp_path)
     assert ddp[1:3] == ["-m", "accelerate.commands.launch"] and ddp[-3:] == ["-m", "trainer.finetune", str(tmp_path)]
     assert ddp[ddp.index("--num_processes") + 1] == "4" and zero2[zero2.index("--num_processes") + 1] == "2"
+    assert ddp[ddp.index("--mixed_precision") + 1] == "bf16"
+    fp32 = launch.launch_command(TrainingSettings(num_processes=2, precision="fp32"), tmp_path)
+    assert fp32[fp32.index("--mixed_precision") + 1] == "no"
     ddp_cfg = load_config_from_file(ddp[ddp.index("--config_file") + 1])
     zero2_cfg = load_config_from_file(zero2[zero2.index("--config_file") + 1])
     assert ddp_cfg.distributed_type.name == "MULTI_GPU" and ddp_cfg.mixed_precision == "bf16"
