@@ -137,7 +137,7 @@ async def _follow(application, job: TrainingJob) -> None:
                 if not event:
                     continue
                 previous, job.last_event = job.last_event, event
-                stage_changed = event.get("stage") != previous.get("stage")
+                stage_changed = event.get("stage") != previous.get("stage") or ("train" in event) != ("train" in previous)
                 if event.get("stage") == "train":
                     if not stage_changed:  # keep "resumed from …" on the bar for the whole run
                         event.setdefault("resumed_from", previous.get("resumed_from"))
