@@ -108,6 +108,23 @@ def split(examples: list[Example], holdout_fraction: float) -> Split:
     return result
 
 
+def holdout_sample(holdout: list[Example], n: int) -> list[Example]:
+    """Up to ``n`` holdout pairs for the gate: every source in turn, newest first within each.
+
+    Newest first keeps readers' latest corrections in the score; taking sources in turn keeps one big
+    import from crowding the others out (pooled ROUGE would then mean one dataset's ROUGE).
+    """
+    groups: dict[str, list[Example]] = {}
+    for ex in reversed(holdout):
+        groups.setdefault(ex.group, []).append(ex)
+    picked: list[Example] = []
+    while len(picked) < n and any(groups.values()):
+        for queue in groups.values():
+            if queue and len(picked) < n:
+                picked.append(queue.pop(0))
+    return picked
+
+
 def build(db: sqlite_utils.Database, seed_files: list[Path], holdout_fraction: float, extra: list[dict] = ()) -> Split:
     """Collect, clean, dedupe and split: what a training run and ``geobrief dataset stats`` see."""
     dropped: Counter = Counter()
@@ -185,4 +202,4 @@ def export_training_set(db: sqlite_utils.Database, training, model, style: Style
     return export_split(build(db, training.seed_files, training.holdout_fraction, extra), path, training, model, style, fmt, which)
 
 
-__all__ = ["DatasetError", "Example", "PromptFitter", "Split", "build", "collect", "export_split", "export_training_set", "in_holdout", "split", "to_records"]
+__all__ = ["DatasetError", "Example", "PromptFitter", "Split", "build", "collect", "export_split", "export_training_set", "holdout_sample", "in_holdout", "split", "to_records"]

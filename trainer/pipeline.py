@@ -96,7 +96,7 @@ def _run(db: sqlite_utils.Database, cfg: TrainerConfig, run_id: int, report: Rep
     tokenizer = load_tokenizer(base)
     fitter = dataset.PromptFitter(tokenizer, cfg.style, cfg.model.max_input_tokens, cfg.training.max_length)
     records = dataset.to_records(data.train, cfg.style, tokenizer, cfg.model.max_input_tokens, cfg.training.max_length, fitter)
-    holdout = data.holdout[-cfg.eval.max_holdout:]
+    holdout = dataset.holdout_sample(data.holdout, cfg.eval.max_holdout)
     stats = {**data.stats(), "cut": fitter.cut, "dropped": {**data.stats()["dropped"], **fitter.dropped}}
     report({"stage": "dataset", "train": len(records), "holdout": len(holdout), "by_source": stats["by_source"], "dropped": stats["dropped"]})
     if not records:

@@ -104,7 +104,7 @@ class TrainingSettings:
 class EvalSettings:
     """The gate a candidate must pass to serve."""
 
-    max_holdout: int = field(default=64, metadata={"help": "holdout pairs scored per run (newest first)"})
+    max_holdout: int = field(default=64, metadata={"help": "holdout pairs scored per run: every source in turn, newest first within each"})
     primary_metric: str = field(default="rougeLsum", metadata={"help": "rouge1, rouge2 or rougeLsum"})
     min_improvement: float = field(default=0.005, metadata={"help": "the primary metric must rise by at least this much"})
     min_holdout: int = field(default=2, metadata={"help": "fewer holdout pairs than this and the run is rejected"})

@@ -147,3 +147,13 @@ def tokenizer():
     from trainer.modeling import load_tokenizer
 
     return load_tokenizer(str(tokenizer_path()))
+
+
+def test_the_gate_scores_every_source_newest_first():
+    def ex(group, i):
+        return dataset.Example(f"{group} {i}", "s", "import", f"{group}{i}", "brief", group)
+
+    holdout = [ex("XSum", i) for i in range(10)] + [ex("CNN", i) for i in range(3)] + [ex("correction", 0), ex("correction", 1)]
+    picked = dataset.holdout_sample(holdout, 7)
+    assert [e.input for e in picked] == ["correction 1", "CNN 2", "XSum 9", "correction 0", "CNN 1", "XSum 8", "CNN 0"]
+    assert dataset.holdout_sample(holdout, 100) and len(dataset.holdout_sample(holdout, 100)) == 15
