@@ -22,7 +22,7 @@ from trainer import runs
 
 from . import callbacks, jobs
 from .db import open_db
-from .handlers import admin, feedback, feeds_admin, reader, review, settings_menu
+from .handlers import admin, feedback, feeds_admin, models_admin, reader, review, settings_menu
 from .outbox import Outbox
 from .service import Service
 from .settings import Settings, TelegramSettings
@@ -84,7 +84,7 @@ async def _set_commands(application: Application) -> None:
     """Readers see reader commands; each admin's chat also lists the admin commands."""
     service: Service = application.bot_data["service"]
     reader_cmds = [BotCommand(c, d) for c, d in reader.READER_COMMANDS]
-    admin_cmds = reader_cmds + [BotCommand(c, d) for c, d in admin.ADMIN_COMMANDS + review.COMMANDS + feeds_admin.COMMANDS]
+    admin_cmds = reader_cmds + [BotCommand(c, d) for c, d in admin.ADMIN_COMMANDS + review.COMMANDS + models_admin.COMMANDS + feeds_admin.COMMANDS]
     try:
         await application.bot.set_my_commands(reader_cmds, scope=BotCommandScopeDefault())
         for admin_id in service.settings.telegram.admin_ids:
@@ -120,6 +120,7 @@ def add_handlers(application: Application) -> None:
         ("mycorrections", feedback.my_corrections), ("cancel", feedback.cancel),
         ("status", admin.status), ("retrain", admin.retrain),
         ("review", review.review), ("trust", review.trust), ("untrust", review.untrust),
+        ("models", models_admin.models), ("rollback", models_admin.rollback), ("export", models_admin.export),
     ]:
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(settings_menu.on_settings_button, pattern=callbacks.pattern("st")))
@@ -140,6 +141,7 @@ def schedule_jobs(application: Application, settings: Settings) -> None:
     jq.run_repeating(jobs.poll_feeds_job, interval=settings.feeds.poll_interval_s, first=1, name="poll-feeds")
     jq.run_repeating(jobs.summarize_job, interval=settings.delivery.summarize_interval_s, first=5, name="summarize")
     jq.run_repeating(jobs.digest_job, interval=settings.delivery.digest_check_interval_s, first=10, name="digests")
+    jq.run_repeating(jobs.champion_job, interval=60, first=60, name="champion")
     if settings.training.schedule:
         from apscheduler.triggers.cron import CronTrigger
 

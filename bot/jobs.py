@@ -45,14 +45,13 @@ async def summarize_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def retrain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Scheduled retraining: runs only when enough new accepted pairs arrived since the last run."""
-    from trainer import pairs, runs
+    """Scheduled retraining: runs only when enough new accepted pairs arrived since the last completed run."""
+    from trainer import runs
 
     service = context.application.bot_data["service"]
-    last = runs.last_run(service.db)
-    new_pairs = pairs.count_active(service.db, "correction") - ((last or {}).get("pairs_seen") or 0)
+    new_pairs = runs.new_pairs_since_last_run(service.db)
     if new_pairs < service.settings.training.min_new_pairs:
-        log.info("scheduled retrain skipped: %d new pairs (< %d)", new_pairs, service.settings.training.min_new_pairs)
+        log.info("scheduled retrain skipped: %d new accepted pairs (< training.min_new_pairs = %d)", new_pairs, service.settings.training.min_new_pairs)
         return
     try:
         await start_training(context.application, "schedule", service.settings.telegram.admin_ids)
@@ -68,3 +67,14 @@ async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     queued = queue_due_digests(service.db, service.clock(), service.settings.delivery.digest_window_hours, service.filter_for)
     if any(queued.values()):
         context.application.bot_data["outbox"].wake()
+
+
+async def champion_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Serve the champion the registry names, when it changed outside the bot (`geobrief models rollback`)."""
+    service = context.application.bot_data["service"]
+    if not service.model_ready.is_set():
+        return
+    try:
+        await service.swap_to_champion()
+    except Exception:
+        log.exception("cannot load the champion; the serving model stays")

@@ -39,6 +39,7 @@ class Service:
         self.model_error: str | None = None
         self.training = None  # bot.training.TrainingJob while a run is in flight
         self._summarize_lock = asyncio.Lock()  # the poll job and the timer may both ask at once
+        self._swap_lock = asyncio.Lock()  # one champion swap at a time
         self._default_threads = torch.get_num_threads()
         self._filters: dict = {}
         self.clock = lambda: datetime.now(timezone.utc)  # tests move time by replacing this
@@ -70,20 +71,28 @@ class Service:
         self.model_ready.set()
 
     async def swap_to_champion(self) -> str:
-        """Load the current champion beside the serving model, then switch between batches."""
-        champ = registry.champion(self.db)
-        if self.summarizer and champ["name"] == self.summarizer.version:
-            return champ["name"]
-        adapter = registry.adapter_dir(self.settings.model.models_dir, champ)
-        # Loaded in a separate thread so summaries keep flowing from the old model meanwhile.
-        loaded = await asyncio.get_running_loop().run_in_executor(
-            None, load_model, self.settings.model.base, adapter, champ["name"], self.settings.model.device)
-        if self.summarizer is None:
-            self.summarizer = Summarizer(loaded, self.settings.model.max_input_tokens, self.settings.model.batch_size)
-            self.model_ready.set()
-        else:
-            self.summarizer.swap(loaded)
-        return champ["name"]
+        """Load the current champion beside the serving model, then switch between batches.
+
+        Swaps run one at a time, and each re-reads the champion after loading, so two quick rollbacks
+        can never leave the older of the two serving.
+        """
+        async with self._swap_lock:
+            while True:
+                champ = registry.champion(self.db)
+                if self.summarizer and champ["name"] == self.summarizer.version:
+                    return champ["name"]
+                adapter = registry.adapter_dir(self.settings.model.models_dir, champ)
+                # Loaded in a separate thread so summaries keep flowing from the old model meanwhile.
+                loaded = await asyncio.get_running_loop().run_in_executor(
+                    None, load_model, self.settings.model.base, adapter, champ["name"], self.settings.model.device)
+                if registry.champion(self.db)["name"] != champ["name"]:
+                    continue  # the champion changed while loading: load the newer one
+                if self.summarizer is None:
+                    self.summarizer = Summarizer(loaded, self.settings.model.max_input_tokens, self.settings.model.batch_size)
+                    self.model_ready.set()
+                else:
+                    self.summarizer.swap(loaded)  # atomic: a batch in flight finishes on the model it started with
+                return champ["name"]
 
     # ---- summarizing and queueing ----------------------------------------------------------------
 

@@ -1,4 +1,10 @@
-"""Running ``geobrief train`` as a child process and following it from the bot."""
+"""Running ``geobrief train`` as a child process and following it from the bot.
+
+The child reports JSON progress lines; one message per admin chat is edited into a live progress bar,
+and after the run each admin gets the result, the loss curve and the eval history as PNGs. A child
+that crashes, runs out of memory or is killed leaves the run failed with the reason; the champion is
+untouched and the training lock (an flock) dies with the child.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -13,7 +20,7 @@ from pathlib import Path
 
 from telegram.error import TelegramError
 
-from trainer import pairs, runs
+from trainer import pairs, plots, registry, runs
 from trainer.progress import bar, parse_line
 
 from .settings import Settings
@@ -55,20 +62,29 @@ class TrainingJob:
     task: asyncio.Task | None = None
     process: asyncio.subprocess.Process | None = None
     outcome: dict = field(default_factory=dict)
+    losses: list[tuple[int, float]] = field(default_factory=list)
 
 
 def describe(event: dict) -> str:
     stage = event.get("stage")
     if stage == "train" and event.get("total"):
-        eta = f", about {int(event['eta_s'])} s left" if event.get("eta_s") is not None else ""
-        return f"Training: step {event['step']}/{event['total']} {bar(event['step'] / event['total'])}\nloss {event.get('loss', 0):.3f}{eta}"
+        eta = f", about {_duration(event['eta_s'])} left" if event.get("eta_s") is not None else ""
+        loss = f"loss {event['loss']:.3f}" if event.get("loss") is not None else "first step running"
+        resumed = f"\nresumed from {Path(event['resumed_from']).name}" if event.get("resumed_from") else ""
+        return f"Training: step {event['step']}/{event['total']} {bar(event['step'] / event['total'])}\n{loss}{eta}{resumed}"
     if stage == "dataset":
         if "train" in event:
-            return f"Dataset: {event['train']} training pairs, {event['holdout']} held out"
+            dropped = sum((event.get("dropped") or {}).values())
+            return f"Dataset: {event['train']} training pairs, {event['holdout']} held out" + (f", {dropped} left out as noise" if dropped else "")
         return "Building the dataset…"
     if stage == "eval":
         return f"Evaluating the candidate against the serving model on {event.get('holdout', '?')} held-out pairs…"
     return "Starting…"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 90 else f"{seconds} s"
 
 
 async def start_training(application, trigger: str, notify: list[int]) -> TrainingJob:
@@ -120,8 +136,13 @@ async def _follow(application, job: TrainingJob) -> None:
                 event = parse_line(raw.decode("utf-8", "replace"))
                 if not event:
                     continue
-                stage_changed = event.get("stage") != job.last_event.get("stage")
-                job.last_event = event
+                previous, job.last_event = job.last_event, event
+                stage_changed = event.get("stage") != previous.get("stage") or ("train" in event) != ("train" in previous)
+                if event.get("stage") == "train":
+                    if not stage_changed:  # keep "resumed from …" on the bar for the whole run
+                        event.setdefault("resumed_from", previous.get("resumed_from"))
+                    if event.get("loss") is not None:
+                        job.losses.append((event["step"], event["loss"]))
                 if event.get("stage") == "done":
                     continue
                 service.db["training_runs"].update(job.run_id, {"progress": json.dumps(event)})
@@ -138,7 +159,7 @@ async def _follow(application, job: TrainingJob) -> None:
         tail = _tail(log_path)
         reason = f"the training process exited with code {code}" + (f": {tail}" if tail else "")
         if code is not None and code < 0:
-            reason = f"the training process was killed (signal {-code})" + (f": {tail}" if tail else "")
+            reason = f"the training process was killed ({_signal_name(-code)})" + (f"; last log line: {tail}" if tail else "")
         runs.finish_run(service.db, job.run_id, "failed", reason)
         run = runs.get_run(service.db, job.run_id)
     job.outcome = run
@@ -161,7 +182,39 @@ async def _report(application, job: TrainingJob, run: dict) -> None:
         text = f"❌ Run #{run['id']}: {version['name']} rejected by the eval gate; {serving} keeps serving.\n{reason}"
     else:
         text = f"⚠️ Run #{run['id']} failed; {serving} keeps serving.\n{reason}"
+    if run.get("resumed_from"):
+        text += f"\n(Resumed from {escape(Path(run['resumed_from']).name)}, left by an interrupted run.)"
     await _notify(application.bot, job, text, final=True)
+    await _send_charts(application, job, run)
+
+
+async def _send_charts(application, job: TrainingJob, run: dict) -> None:
+    """The run's loss curve (what training logged, even if it failed later) and the gate's history across versions."""
+    service = application.bot_data["service"]
+    losses = json.loads(run["losses"]) if run.get("losses") else job.losses
+    metric = service.settings.eval.primary_metric
+    versions = registry.list_versions(service.db)
+    try:
+        loss_png = await asyncio.to_thread(plots.loss_curve, [tuple(x) for x in losses], f"Run #{run['id']} training loss")
+        history_png = await asyncio.to_thread(plots.eval_history, versions, metric)
+    except Exception:  # a chart is a nicety; the result message is already out
+        log.exception("cannot draw the training charts")
+        return
+    for chat_id in job.chat_ids:
+        for png, name, caption in ((loss_png, f"run-{run['id']}-loss.png", f"Run #{run['id']}: training loss by step"),
+                                   (history_png, "eval-history.png", f"Holdout {metric} of every version")):
+            try:
+                await application.bot.send_photo(chat_id, photo=png, filename=name, caption=caption)
+            except TelegramError as exc:
+                log.warning("cannot send %s to %s: %s", name, chat_id, exc)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+    return f"{name}: out of memory, or stopped by an operator" if name == "SIGKILL" else name
 
 
 def _tail(path: Path) -> str:

@@ -93,3 +93,59 @@ def make_settings(tmp_path, base_model_path):
         return settings
 
     return make
+
+
+@pytest.fixture(scope="session")
+def lead_seed(tmp_path_factory) -> Path:
+    """40 lead-sentence pairs from real news articles (see tests/helpers/training.py)."""
+    from tests.helpers.training import write_seed
+
+    return write_seed(tmp_path_factory.mktemp("seed") / "lead.jsonl", SHARED / "news_pairs.jsonl")
+
+
+class Trained:
+    """A registry in which one real short fine-tune ran: v0 (base) and the promoted v1."""
+
+    def __init__(self, root: Path, cfg, outcome, events: list[dict], records: list[dict]):
+        self.root, self.cfg, self.outcome, self.events, self.records = root, cfg, outcome, events, records
+
+    def copy_to(self, dest: Path) -> Path:
+        """A private copy (database and models) for a test that changes things."""
+        import shutil
+
+        shutil.copytree(self.root, dest)
+        return dest
+
+    def config_at(self, root: Path):
+        """This run's settings, pointed at a copy made with ``copy_to``."""
+        import copy
+
+        cfg = copy.deepcopy(self.cfg)
+        cfg.model.models_dir = Path(root) / "models"
+        return cfg
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, lead_seed, base_model_path) -> Trained:
+    """Shared by the registry, rollback, hot-swap and admin tests: the work of one real fine-tune, done once."""
+    import sqlite_utils
+
+    from tests.helpers.training import lead_config
+    from trainer import pipeline, store
+
+    root = tmp_path_factory.mktemp("trained")
+    db = sqlite_utils.Database(root / "geobrief.db")
+    store.migrate(db)
+    cfg = lead_config(base_model_path, root / "models", lead_seed)
+    events, records = [], []
+    real_finetune = pipeline.finetune
+
+    def spy(recs, *args, **kwargs):  # the real fine-tune; keep what it was given
+        records.extend(recs)
+        return real_finetune(recs, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "finetune", spy)
+        outcome = pipeline.run_training(db, cfg, trigger="test", report=events.append)
+    db.conn.close()
+    return Trained(root, cfg, outcome, events, records)

@@ -37,6 +37,8 @@ def test_token_comes_from_the_environment_only(tmp_path):
         ("[style]\ntone = 'angry'\n", "style.tone"),
         ("[eval]\nprimary_metric = 'bleu'\n", "eval.primary_metric"),
         ("[training]\nlora_r = 'eight'\n", "training.lora_r must be int"),
+        ("[training]\ndeepspeed = true\n", "training.num_processes >= 2"),
+        ("[eval]\nrouge_tolerance = -0.1\n", "eval.rouge_tolerance must be >= 0"),
         ("[telegram]\nmode = 'webhook'\n", "webhook_url"),
         ("[[feeds.sources]]\ntitle = 'no url'\n", "url"),
         ("db_path = \n", "c.toml"),
@@ -52,3 +54,16 @@ def test_bad_values_are_named(tmp_path, text, message):
 def test_missing_file_says_what_to_do(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_every_trainer_setting_is_documented_in_config_toml():
+    import dataclasses
+    import tomllib
+
+    from trainer.settings import EvalSettings, TrainingSettings
+
+    shipped = tomllib.loads((ROOT / "config.toml").read_text())
+    for section, cls in (("training", TrainingSettings), ("eval", EvalSettings)):
+        for f in dataclasses.fields(cls):
+            assert f.name in shipped[section], f"{section}.{f.name} is missing from config.toml"
+            assert f.metadata.get("help"), f"{cls.__name__}.{f.name} has no help"

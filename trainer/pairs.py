@@ -22,8 +22,12 @@ def input_hash(text: str) -> str:
     return hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()
 
 
-def add_pair(db: sqlite_utils.Database, input: str, output: str, source: str, ref: str = "", length: str | None = None) -> int:
-    """Store a pair; for the same source and ref the latest replaces the earlier one."""
+def add_pair(db: sqlite_utils.Database, input: str, output: str, source: str, ref: str = "", length: str | None = None,
+             origin: str | None = None) -> int:
+    """Store a pair; for the same source and ref the latest replaces the earlier one.
+
+    ``origin`` names the dataset an imported pair came from, so ROUGE can be reported per source.
+    """
     row = {
         "input": input,
         "output": output.strip(),
@@ -33,6 +37,7 @@ def add_pair(db: sqlite_utils.Database, input: str, output: str, source: str, re
         "length": length,
         "created_at": utcnow(),
         "active": 1,
+        "origin": origin,
     }
     with db.conn:
         if ref:
@@ -61,3 +66,10 @@ def count_active(db: sqlite_utils.Database, source: str | None = None) -> int:
     if source:
         return db.execute("select count(*) from pairs where active = 1 and source = ?", [source]).fetchone()[0]
     return db.execute("select count(*) from pairs where active = 1").fetchone()[0]
+
+
+def count_new_since(db: sqlite_utils.Database, since: str | None, source: str = "correction") -> int:
+    """Active pairs of ``source`` stored since ``since`` (an ISO time, inclusive: a tie counts as new; None = ever)."""
+    if not since:
+        return count_active(db, source)
+    return db.execute("select count(*) from pairs where active = 1 and source = ? and created_at >= ?", [source, since]).fetchone()[0]

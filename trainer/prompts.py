@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from .settings import LENGTHS, StyleSettings
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?(?=\s)")
 
 TONE_HINTS = {
     "neutral": "Write in a neutral, factual tone.",
@@ -36,14 +40,19 @@ def max_new_tokens(length: str) -> int:
 
 
 def truncate_words(text: str, tokenizer, max_tokens: int) -> str:
-    """Cut ``text`` to ``max_tokens`` tokens at a word boundary, marking the cut with an ellipsis."""
+    """Cut ``text`` to at most ``max_tokens`` tokens, never inside a word, and mark the cut with " …".
+
+    The cut falls at the last sentence end in the final third of what fits, else at the last space.
+    """
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     if len(ids) <= max_tokens:
         return text
-    cut = tokenizer.decode(ids[:max_tokens])
-    space = cut.rfind(" ")
-    if space > len(cut) // 2:
-        cut = cut[:space]
+    cut = tokenizer.decode(ids[: max(1, max_tokens - 2)])  # two tokens of room for the marker
+    ends = [m.end() for m in _SENTENCE_END.finditer(cut)]
+    if ends and ends[-1] > len(cut) * 2 // 3:
+        cut = cut[: ends[-1]]
+    elif cut.rfind(" ") > 0:
+        cut = cut[: cut.rfind(" ")]
     return cut.rstrip() + " …"
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlite_utils
 
+from . import pairs
 from .store import utcnow
 
 ACTIVE = ("queued", "running")
@@ -27,8 +29,9 @@ def get_run(db: sqlite_utils.Database, run_id: int) -> dict:
 
 
 def update_run(db: sqlite_utils.Database, run_id: int, **fields) -> None:
-    if "progress" in fields and not isinstance(fields["progress"], str):
-        fields["progress"] = json.dumps(fields["progress"])
+    for key in ("progress", "losses"):
+        if key in fields and not isinstance(fields[key], str):
+            fields[key] = json.dumps(fields[key])
     db["training_runs"].update(run_id, fields)
 
 
@@ -48,13 +51,20 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def reap_stale(db: sqlite_utils.Database) -> list[int]:
-    """Mark runs whose process is gone as failed, so a crash never leaves a run 'running' forever."""
+def reap_stale(db: sqlite_utils.Database, queued_timeout_s: int = 600) -> list[int]:
+    """Mark runs whose process is gone as failed, so a crash never leaves a run 'running' forever.
+
+    A run still 'queued' long after it was created never got a process (its launcher died first).
+    """
     reaped = []
     for run in db["training_runs"].rows_where("status = 'running'"):
         if not _alive(run["pid"]):
             finish_run(db, run["id"], "failed", run["reason"] or "the training process exited without finishing (crash, OOM or kill)")
             reaped.append(run["id"])
+    cutoff = (datetime.now(timezone.utc) - timedelta(seconds=queued_timeout_s)).isoformat(timespec="seconds")
+    for run in db["training_runs"].rows_where("status = 'queued' and started_at < ?", [cutoff]):
+        finish_run(db, run["id"], "failed", "the training process never started")
+        reaped.append(run["id"])
     return reaped
 
 
@@ -67,6 +77,18 @@ def active_run(db: sqlite_utils.Database) -> dict | None:
 def last_run(db: sqlite_utils.Database) -> dict | None:
     rows = list(db["training_runs"].rows_where(order_by="id desc", limit=1))
     return rows[0] if rows else None
+
+
+def last_completed_run(db: sqlite_utils.Database) -> dict | None:
+    """The newest run that trained and was judged (promoted or rejected); failed runs taught nothing."""
+    rows = list(db["training_runs"].rows_where("status in ('promoted', 'rejected')", order_by="id desc", limit=1))
+    return rows[0] if rows else None
+
+
+def new_pairs_since_last_run(db: sqlite_utils.Database, source: str = "correction") -> int:
+    """Accepted pairs stored since the last completed run started: what a scheduled run waits for."""
+    last = last_completed_run(db)
+    return pairs.count_new_since(db, last["started_at"] if last else None, source)
 
 
 class TrainingLock:

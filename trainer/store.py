@@ -1,4 +1,4 @@
-"""Migrations for the trainer's tables: ``pairs``, ``model_versions``, ``training_runs``."""
+"""Migrations for the trainer's tables: ``pairs``, ``model_versions``, ``model_events``, ``training_runs``."""
 
 from __future__ import annotations
 
@@ -64,6 +64,19 @@ def m001_create_tables(db: sqlite_utils.Database) -> None:
             "progress": str,    # JSON of the last progress event
             "pairs_seen": int,  # accepted correction pairs when the run started
         },
+        pk="id",
+    )
+
+
+@migrations()
+def m002_origin_resume_events(db: sqlite_utils.Database) -> None:
+    """Per-source reporting of imported pairs, resumable runs, and an audit trail of champion changes."""
+    db["pairs"].add_column("origin", str)             # the dataset a pair came from (e.g. "XSum"), for ROUGE per source
+    db["training_runs"].add_column("resumed_from", str)  # checkpoint a run continued from, when it did
+    db["training_runs"].add_column("losses", str)     # JSON [[step, loss], ...] as training logged them
+    db["model_versions"].add_column("fingerprint", str)  # hash of base, data and hyperparameters
+    db["model_events"].create(
+        {"id": int, "version_id": int, "event": str, "reason": str, "at": str},  # promoted, rejected, rolled_back
         pk="id",
     )
 

@@ -17,6 +17,29 @@ log = logging.getLogger(__name__)
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]?(?=\s|$)")
 
 
+class GeneratedOnly:
+    """Applies a logits processor to the generated tokens only.
+
+    Transformers' n-gram and repetition penalties count the prompt too, so a decoder-only model may
+    not repeat any 4 words of the article it summarizes: names come out misspelt ("John Carber") and
+    quotes paraphrased. A summary may reuse its article's words; it should not repeat itself.
+    """
+
+    def __init__(self, inner, prompt_len: int):
+        self.inner, self.prompt_len = inner, prompt_len
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        generated = input_ids[:, self.prompt_len :]
+        return self.inner(generated, scores) if generated.shape[1] else scores
+
+
+def repetition_processors(prompt_len: int):
+    from transformers import LogitsProcessorList, NoRepeatNGramLogitsProcessor, RepetitionPenaltyLogitsProcessor
+
+    return LogitsProcessorList([GeneratedOnly(NoRepeatNGramLogitsProcessor(4), prompt_len),
+                                RepetitionPenaltyLogitsProcessor(1.1, prompt_ignore_length=prompt_len)])
+
+
 @dataclass
 class Request:
     """One article to summarize, at a length (None = the style's)."""
@@ -92,8 +115,7 @@ class Summarizer:
                 **batch,
                 max_new_tokens=limit,
                 do_sample=False,
-                repetition_penalty=1.1,
-                no_repeat_ngram_size=4,
+                logits_processor=repetition_processors(batch["input_ids"].shape[1]),
                 pad_token_id=tok.pad_token_id,
             )
         new_tokens = generated[:, batch["input_ids"].shape[1] :]

@@ -44,3 +44,18 @@ def test_tidy_drops_an_unfinished_sentence():
     assert tidy("One done. Two is not", hit_limit=True) == "One done."
     assert tidy("Only an unfinished one", hit_limit=True) == "Only an unfinished one"
     assert tidy("Fine.  Spaces\n fixed.", hit_limit=False) == "Fine. Spaces fixed."
+
+
+def test_a_summary_may_quote_its_article_but_not_repeat_itself():
+    import torch
+
+    from trainer.summarize import repetition_processors
+
+    prompt = [5, 1, 2, 3, 4, 6]                 # the article says "1 2 3 4"
+    quoting = torch.tensor([prompt + [1, 2, 3]])  # the summary has written "1 2 3" so far
+    scores = repetition_processors(len(prompt))(quoting, torch.zeros(1, 10))
+    assert scores[0, 4] > float("-inf")          # it may go on to quote "1 2 3 4"
+    repeating = torch.tensor([prompt + [1, 2, 3, 4, 7, 1, 2, 3]])
+    scores = repetition_processors(len(prompt))(repeating, torch.ones(1, 10))
+    assert scores[0, 4] == float("-inf")         # but not write "1 2 3 4" twice
+    assert scores[0, 7] < 1 == scores[0, 6]      # and words it already used are penalised, the article's are not
