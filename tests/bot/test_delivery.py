@@ -17,6 +17,15 @@ def subscribe_many(db, chats: list[int]) -> None:
         db["subscribers"].insert({"chat_id": chat, "user_id": chat, "active": 1, "blocked": 0, "mode": "realtime", "subscribed_at": "2000-01-01T00:00:00+00:00"})
 
 
+def fan_out_app(make_settings, api, chats: list[int], items: int, **overrides):
+    """A bot whose database holds ``chats`` realtime subscribers and ``items`` summarized articles."""
+    app = build_application(make_settings(api, **overrides))
+    service = app.bot_data["service"]
+    subscribe_many(service.db, chats)
+    add_summarized(service.db, items, "Wire")
+    return app, service
+
+
 def delivered(api, chats) -> dict[int, list[str]]:
     return {c: [m.buttons[0]["callback_data"] for m in api.sent(c) if m.buttons] for c in chats}
 
@@ -24,11 +33,7 @@ def delivered(api, chats) -> dict[int, list[str]]:
 async def test_fan_out_300_subscribers_exactly_once(make_settings):
     chats = list(range(10_000, 10_300))
     async with LoopbackBotApi() as api:  # Telegram's limits: 30/s overall, about 1/s per chat
-        settings = make_settings(api)
-        app = build_application(settings)
-        service = app.bot_data["service"]
-        subscribe_many(service.db, chats)
-        add_summarized(service.db, 5, "Wire")
+        app, service = fan_out_app(make_settings, api, chats, 5)
         async with running(app):
             assert service.enqueue_realtime() == 1500
             app.bot_data["outbox"].wake()
@@ -44,11 +49,7 @@ async def test_429s_are_waited_out_and_nothing_is_lost(make_settings):
     chats = list(range(500, 520))
     # The server allows one message per chat per second with no burst; the bot is told it may send every 0.2 s.
     async with LoopbackBotApi(limits=Limits(per_chat_burst=1)) as api:
-        settings = make_settings(api, **{"telegram.per_chat_interval_s": 0.2})
-        app = build_application(settings)
-        service = app.bot_data["service"]
-        subscribe_many(service.db, chats)
-        add_summarized(service.db, 3, "Wire")
+        app, service = fan_out_app(make_settings, api, chats, 3, **{"telegram.per_chat_interval_s": 0.2})
         async with running(app):
             service.enqueue_realtime()
             app.bot_data["outbox"].wake()
@@ -106,11 +107,8 @@ async def test_long_and_hostile_text_is_split_and_escaped(botapi, start_bot):
 async def test_restart_resumes_the_outbox_without_duplicates(make_settings):
     chats = list(range(700, 740))
     async with LoopbackBotApi() as api:
-        settings = make_settings(api)
-        app = build_application(settings)
-        service = app.bot_data["service"]
-        subscribe_many(service.db, chats)
-        add_summarized(service.db, 2, "Wire")
+        app, service = fan_out_app(make_settings, api, chats, 2)
+        settings = service.settings
         async with running(app):
             service.enqueue_realtime()
             app.bot_data["outbox"].wake()
