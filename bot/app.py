@@ -17,6 +17,7 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, Callb
                           ConversationHandler, Defaults, MessageHandler, filters)
 from telegram.warnings import PTBUserWarning
 
+from feeds import parse_pool
 from feeds.poll import sync_sources
 from trainer import runs
 
@@ -78,6 +79,7 @@ async def _post_stop(application: Application) -> None:
     if service.training and service.training.task and not service.training.task.done():
         # The child keeps training; its result is recorded in the database and served after restart.
         service.training.task.cancel()
+    await asyncio.to_thread(parse_pool.shutdown)
 
 
 async def _set_commands(application: Application) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,7 +16,8 @@ from .extract import extract_text
 from .fetch import ACCEPT_PAGE, FetchError, Fetcher, is_remote
 from .health import DisabledFeed
 from .ingest import Ingest, Pending
-from .parse import ParseError, ParsedFeed, parse_feed
+from .parse import ParseError
+from .parse_pool import parse_in_worker
 from .settings import FeedsSettings
 
 log = logging.getLogger(__name__)
@@ -92,18 +92,12 @@ async def _fetch_and_parse(fetcher: Fetcher, feed: dict, settings: FeedsSettings
         headers = {**result.headers, "x-body-hash": body_hash}
         if body_hash == feed["body_hash"]:  # no validators, same bytes: as good as a 304
             return "unchanged", None, headers, 0.0
-        parsed, cpu_s = await asyncio.to_thread(_timed_parse, result.content, result.headers, settings.max_entries_per_feed)
+        parsed, cpu_s = await parse_in_worker(result.content, result.headers, settings.max_entries_per_feed, settings.parse_processes)
         return "ok", parsed, headers, cpu_s
     except FetchError as exc:
         return "error", (str(exc), exc.retry_after_s), {}, 0.0
     except ParseError as exc:
         return "error", (str(exc), None), {}, 0.0
-
-
-def _timed_parse(content: bytes, headers: dict, max_entries: int) -> tuple[ParsedFeed, float]:
-    started = time.thread_time()
-    parsed = parse_feed(content, headers, max_entries)
-    return parsed, time.thread_time() - started
 
 
 def _validators(feed: dict, headers: dict) -> dict:

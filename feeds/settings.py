@@ -119,6 +119,7 @@ class FeedsSettings:
     sources: list[FeedSource] = field(default_factory=list, metadata={"help": "feeds polled at start-up (more can be added from the chat)"})
     poll_interval_s: int = field(default=900, metadata={"help": "seconds between polls of each feed"})
     max_entries_per_feed: int = field(default=50, metadata={"help": "newest entries taken from one fetch"})
+    parse_processes: int = field(default=0, metadata={"help": "worker processes parsing changed feeds; 0 = one per CPU core (at most 8), 1 = a thread"})
     fetch: FetchSettings = field(default_factory=FetchSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     full_text: FullTextSettings = field(default_factory=FullTextSettings)
@@ -130,6 +131,8 @@ class FeedsSettings:
             raise ValueError("feeds.poll_interval_s must be at least 10 seconds")
         if self.max_entries_per_feed < 1:
             raise ValueError("feeds.max_entries_per_feed must be at least 1")
+        if self.parse_processes < 0:
+            raise ValueError("feeds.parse_processes must be >= 0 (0 = one per CPU core)")
 
     def source_for(self, url: str) -> FeedSource | None:
         """The configured source with this URL (feeds added from the chat have none)."""
