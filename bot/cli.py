@@ -66,9 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = command(sub, "run", cmd_run, "Run the bot (offline demo when TELEGRAM_BOT_TOKEN is unset)", "TELEGRAM_BOT_TOKEN=123:abc geobrief run")
-    p.add_argument("--train-steps", type=int, default=None, help="demo only: optimizer steps of the demo fine-tune")
+    p.add_argument("--train-steps", type=int, default=None, help="demo only: optimizer steps of the demo fine-tune (default 20)")
     p = command(sub, "demo", cmd_demo, "Play the whole loop offline: feeds → summaries → correction → retrain → promotion", "geobrief demo")
-    p.add_argument("--train-steps", type=int, default=None, help="optimizer steps of the demo fine-tune")
+    p.add_argument("--train-steps", type=int, default=None, help="optimizer steps of the demo fine-tune (default 20)")
     cli_training.register(sub)
     cli_feeds.register(sub)
     return parser
