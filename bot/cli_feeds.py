@@ -14,7 +14,7 @@ def cmd_feeds_list(args) -> int:
     from feeds import manage
 
     settings = _settings(args)
-    rows = manage.status_rows(_db(settings))
+    rows = manage.status_rows(_db(settings), settings.feeds)
     print(f"{'id':>4}  {'state':8} {'last success':17} {'today':>5}  title / url / last error")
     for r in rows:
         when = (r["last_success_at"] or "never")[:16].replace("T", " ")
@@ -23,6 +23,7 @@ def cmd_feeds_list(args) -> int:
             print(f"{'':>6}disabled: {r['disabled_reason'] or 'by an admin'}  (geobrief feeds enable {r['id']})")
         elif r["last_error"]:
             print(f"{'':>6}{r['consecutive_errors']} failure(s), last: {r['last_error']}")
+        print(f"{'':>6}{r['rules']}")
     return 0
 
 
@@ -60,6 +61,26 @@ def cmd_feeds_enable(args) -> int:
     except store.FeedNotFound as exc:
         raise CliError(str(exc)) from None
     print(f"enabled #{feed['id']} {feed['title'] or feed['url']}")
+    return 0
+
+
+def _words(text: str | None) -> list[str] | None:
+    return None if text is None else [w.strip() for w in text.split(",") if w.strip()]
+
+
+def cmd_feeds_filter(args) -> int:
+    from feeds import manage, store
+    from feeds.filters import feed_rules
+
+    settings = _settings(args)
+    db = _db(settings)
+    try:
+        if args.include is not None or args.exclude is not None or args.min_relevance is not None or args.clear:
+            manage.set_filters(db, args.id, _words(args.include), _words(args.exclude), args.min_relevance, args.clear)
+        feed = store.get_feed(db, args.id)
+    except (store.FeedNotFound, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    print(f"#{feed['id']} {feed['title'] or feed['url']}: {feed_rules(feed, settings.feeds).describe()}")
     return 0
 
 
@@ -101,6 +122,13 @@ def register(sub) -> None:
     p.add_argument("id", type=int, help="feed number, as `geobrief feeds list` shows it")
     p = command(fsub, "enable", cmd_feeds_enable, "Re-enable a disabled feed and forget its failures", "geobrief feeds enable 3")
     p.add_argument("id", type=int, help="feed number, as `geobrief feeds list` shows it")
+    p = command(fsub, "filter", cmd_feeds_filter, "Show or set a feed's include/exclude words and relevance threshold (config.toml's stay too)",
+                "geobrief feeds filter 3 --exclude 'football, /celebrit(y|ies)/' --min-relevance 0.2")
+    p.add_argument("id", type=int, help="feed number, as `geobrief feeds list` shows it")
+    p.add_argument("--include", metavar="WORDS", help="comma-separated words, phrases or /regex/: keep only items matching one ('' clears)")
+    p.add_argument("--exclude", metavar="WORDS", help="comma-separated words, phrases or /regex/: drop items matching any ('' clears)")
+    p.add_argument("--min-relevance", type=float, metavar="X", help="this feed's relevance threshold, 0-1 (0 keeps everything; -1: the global one)")
+    p.add_argument("--clear", action="store_true", help="drop the filters set here first")
     p = command(fsub, "import-opml", cmd_feeds_import_opml, "Add every feed of an OPML file, keeping titles", "geobrief feeds import-opml subscriptions.opml")
     p.add_argument("file", help="OPML file to read")
     p = command(fsub, "export-opml", cmd_feeds_export_opml, "Write the feed list as OPML", "geobrief feeds export-opml -o feeds.opml")

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import re2
+
+if TYPE_CHECKING:
+    from .settings import FeedsSettings
 
 MAX_PATTERN_CHARS = 200
 MAX_ENTRIES = 100
@@ -88,3 +92,35 @@ def compile_filters(include: list[str] | None = None, exclude: list[str] | None 
     if len(include) + len(exclude) > MAX_ENTRIES:
         raise ValueError(f"at most {MAX_ENTRIES} filter entries are allowed")
     return Filter(tuple(compile_pattern(e) for e in include), tuple(compile_pattern(e) for e in exclude), scope)
+
+
+@dataclass(frozen=True)
+class FeedRules:
+    """What decides a feed's entries: include/exclude lists and the relevance threshold."""
+
+    include: list[str]
+    exclude: list[str]
+    threshold: float
+    own_threshold: bool  # set for this feed rather than the global feeds.relevance.threshold
+
+    def describe(self) -> str:
+        """One line for /feeds and `geobrief feeds list`."""
+        parts = [f"include: {', '.join(self.include)}"] if self.include else []
+        parts += [f"exclude: {', '.join(self.exclude)}"] if self.exclude else []
+        parts.append(f"relevance ≥ {self.threshold:g}" + ("" if self.own_threshold else " (global)"))
+        return " · ".join(parts)
+
+
+def feed_rules(feed: dict, settings: "FeedsSettings") -> FeedRules:
+    """config.toml's filters for this feed plus those set from the chat or CLI; a threshold set there wins."""
+    from .store import stored_filters
+
+    src = settings.source_for(feed["url"])
+    include, exclude, threshold = stored_filters(feed)
+    if src:
+        include = list(dict.fromkeys(src.include + include))
+        exclude = list(dict.fromkeys(src.exclude + exclude))
+        if threshold is None and src.min_relevance >= 0:
+            threshold = src.min_relevance
+    own = threshold is not None
+    return FeedRules(include, exclude, threshold if own else settings.relevance.threshold, own)

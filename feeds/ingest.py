@@ -7,6 +7,7 @@ that one feed's filter dropped is still delivered from another feed that carries
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,8 +15,10 @@ import sqlite_utils
 
 from . import relevance
 from .dedupe import Deduper, content_hash, fingerprint, parse_when, url_key
-from .filters import Filter, compile_filters
+from .filters import Filter, compile_filters, feed_rules
 from .settings import FeedsSettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,11 +63,14 @@ class Ingest:
         return cls(db, settings, deduper, relevance.vocabulary(r.geopolitical_terms, r.off_topic_terms))
 
     def _feed_filter(self, feed: dict) -> tuple[Filter, float]:
-        src = self.settings.source_for(feed["url"])
+        rules = feed_rules(feed, self.settings)
         if feed["id"] not in self._filters:
-            self._filters[feed["id"]] = compile_filters(src.include, src.exclude, "feed filter") if src else Filter()
-        threshold = src.min_relevance if src and src.min_relevance >= 0 else self.settings.relevance.threshold
-        return self._filters[feed["id"]], threshold
+            try:
+                self._filters[feed["id"]] = compile_filters(rules.include, rules.exclude, "feed filter")
+            except ValueError as exc:  # validated when set; a database edited by hand must not stop polling
+                log.warning("feed %s: ignoring its filters: %s", feed["url"], exc)
+                self._filters[feed["id"]] = Filter()
+        return self._filters[feed["id"]], rules.threshold
 
     def _seen_in_feed(self, feed_id: int, guid: str, key: str) -> bool:
         return self.db.execute("select 1 from articles where feed_id = ? and (guid = ? or (? != '' and url_key = ?)) limit 1",

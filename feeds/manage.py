@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -9,7 +10,8 @@ import sqlite_utils
 from . import opml, store
 from .fetch import FetchError, Fetcher, is_remote
 from .parse import ParseError, parse_feed
-from .settings import FetchSettings
+from .filters import compile_filters, feed_rules
+from .settings import FeedsSettings, FetchSettings
 
 
 class NotAFeed(ValueError):
@@ -78,12 +80,34 @@ def feed_state(feed: dict, now_iso: str) -> str:
     return "ok" if feed["last_success_at"] else "new"
 
 
-def status_rows(db: sqlite_utils.Database) -> list[dict]:
-    """Each feed with its state, last success, items today and last error (for /feeds and `geobrief feeds list`)."""
+def status_rows(db: sqlite_utils.Database, settings: FeedsSettings | None = None) -> list[dict]:
+    """Each feed with its state, last success, items today and last error (for /feeds and `geobrief feeds list`);
+    with ``settings``, also ``rules``: its filters and relevance threshold as one line."""
     now = store.utcnow()
     stats = store.feed_stats(db)
     rows = []
     for f in store.list_feeds(db):
         s = stats.get(f["id"], {})
-        rows.append({**f, "state": feed_state(f, now), "today": s.get("today", 0), "skipped_today": s.get("skipped_today", 0)})
+        rules = feed_rules(f, settings).describe() if settings else ""
+        rows.append({**f, "state": feed_state(f, now), "today": s.get("today", 0), "skipped_today": s.get("skipped_today", 0), "rules": rules})
     return rows
+
+
+def set_filters(db: sqlite_utils.Database, feed_id: int, include: list[str] | None = None, exclude: list[str] | None = None,
+                min_relevance: float | None = None, clear: bool = False) -> dict:
+    """Change the filters set on a feed from the chat or CLI (None leaves that part as it is; ``min_relevance``
+    -1 returns to the global threshold; ``clear`` drops them all first). ValueError says what is wrong, and
+    then nothing is saved. They apply to entries from the next poll on; config.toml's filters stay in force."""
+    feed = store.get_feed(db, feed_id)
+    if feed["removed_at"]:
+        raise store.FeedNotFound(f"feed {feed_id} was removed")
+    old_include, old_exclude, threshold = ([], [], None) if clear else store.stored_filters(feed)
+    include = [w.strip() for w in (old_include if include is None else include) if w.strip()]
+    exclude = [w.strip() for w in (old_exclude if exclude is None else exclude) if w.strip()]
+    if min_relevance is not None:
+        if not (min_relevance == -1 or 0 <= min_relevance <= 1):
+            raise ValueError("a relevance threshold is between 0 and 1 (0 keeps everything), or -1 for the global one")
+        threshold = None if min_relevance == -1 else float(min_relevance)
+    compile_filters(include, exclude, "feed filter")
+    store.update_feed(db, feed_id, include=json.dumps(include), exclude=json.dumps(exclude), min_relevance=threshold)
+    return store.get_feed(db, feed_id)

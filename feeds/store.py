@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
@@ -77,6 +78,15 @@ def m002_health_dedupe_relevance(db: sqlite_utils.Database) -> None:
     articles.create_index(["feed_id", "fetched_at"])
 
 
+@migrations()
+def m003_feed_filters(db: sqlite_utils.Database) -> None:
+    """Filters an admin sets on a feed from the chat or the CLI (JSON lists; NULL threshold = the global one)."""
+    feeds = db["feeds"]
+    feeds.add_column("include", str)
+    feeds.add_column("exclude", str)
+    feeds.add_column("min_relevance", float)
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Create or upgrade this package's tables."""
     migrations.apply(db)
@@ -119,6 +129,11 @@ def due_feeds(db: sqlite_utils.Database, now: str, slack_s: int = 30) -> list[di
     """Enabled feeds whose backoff (``next_poll_at``) has passed, allowing ``slack_s`` of scheduling jitter."""
     soon = (datetime.fromisoformat(now) + timedelta(seconds=slack_s)).isoformat(timespec="seconds")
     return list(db["feeds"].rows_where("removed_at is null and enabled = 1 and (next_poll_at is null or next_poll_at <= ?)", [soon], order_by="id"))
+
+
+def stored_filters(feed: dict) -> tuple[list[str], list[str], float | None]:
+    """The include and exclude lists and relevance threshold set on this feed row (not config.toml's)."""
+    return json.loads(feed.get("include") or "[]"), json.loads(feed.get("exclude") or "[]"), feed.get("min_relevance")
 
 
 def update_feed(db: sqlite_utils.Database, feed_id: int, **fields) -> None:

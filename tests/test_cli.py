@@ -40,3 +40,25 @@ def test_domain_errors_are_one_line(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("geobrief: ") and err.count("\n") == 1
+
+
+def test_feeds_commands_add_filter_list_and_refuse(tmp_path, shared_data, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text('db_path = "g.db"\n[feeds]\nsources = []\n')
+    run = lambda *argv: main(["--config", str(config), *argv])  # noqa: E731
+    guardian = shared_data / "feeds/news/rss-parser/guardian.rss"
+
+    assert run("feeds", "add", str(guardian), "--title", "Guardian") == 0
+    assert capsys.readouterr().out.startswith("added: #1 Guardian (")
+    assert run("feeds", "filter", "1", "--exclude", "football, /celebrit(y|ies)/", "--min-relevance", "0.2") == 0
+    assert capsys.readouterr().out == "#1 Guardian: exclude: football, /celebrit(y|ies)/ · relevance ≥ 0.2\n"
+    assert run("feeds", "filter", "1", "--include", "/(a)\\1/") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("geobrief: ") and "backreferences" in err and err.count("\n") == 1
+    assert run("feeds", "filter", "7") == 2 and "no feed with id 7" in capsys.readouterr().err
+
+    assert run("feeds", "list") == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[1].split()[:2] == ["1", "new"] and listing[2].strip() == "exclude: football, /celebrit(y|ies)/ · relevance ≥ 0.2"
+    assert run("feeds", "filter", "1", "--clear") == 0
+    assert capsys.readouterr().out.endswith(": relevance ≥ 0.3 (global)\n")

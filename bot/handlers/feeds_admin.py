@@ -1,4 +1,4 @@
-"""Admin feed management in the chat: /feeds, /addfeed, /removefeed, /enablefeed, /exportopml, and OPML import by document."""
+"""Admin feed management in the chat: /feeds, /addfeed, /removefeed, /enablefeed, /feedfilter, /exportopml, and OPML import by document."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from feeds import manage, store
+from feeds.filters import feed_rules
 from feeds.opml import OpmlError
 
 from .. import callbacks
@@ -21,6 +22,7 @@ COMMANDS = [
     ("addfeed", "Add a feed: /addfeed URL [title]"),
     ("removefeed", "Remove a feed: /removefeed N"),
     ("enablefeed", "Re-enable a disabled feed: /enablefeed N"),
+    ("feedfilter", "A feed's filters: /feedfilter N include|exclude words, relevance X, clear"),
     ("exportopml", "Download the feed list as OPML"),
 ]
 STATE_ICON = {"ok": "✅", "new": "🆕", "failing": "⚠️", "backoff": "⏳", "disabled": "⛔"}
@@ -40,6 +42,8 @@ def feed_line(row: dict) -> str:
         line += f"\n    {row['consecutive_errors']} failure(s), last: {escape(row['last_error'][:200])}"
         if row["state"] == "backoff":
             line += f"; next try {_when(row['next_poll_at'])}"
+    if row.get("rules") and not (row["rules"].startswith("relevance") and row["rules"].endswith("(global)")):  # feeds with rules of their own
+        line += f"\n    {escape(row['rules'])}"
     return line
 
 
@@ -57,7 +61,8 @@ def _feed_id(context: ContextTypes.DEFAULT_TYPE) -> int | None:
 @admin_only
 async def feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Every feed's state, last success, items today and last error; buttons re-enable disabled ones."""
-    rows = manage.status_rows(service_of(context).db)
+    service = service_of(context)
+    rows = manage.status_rows(service.db, service.settings.feeds)
     if not rows:
         await update.effective_message.reply_text("No feeds yet. Add one with /addfeed URL, or send me an OPML file.")
         return
@@ -123,6 +128,57 @@ async def enablefeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await update.effective_message.reply_text("Usage: /enablefeed N (the number /feeds shows)")
         return
     await update.effective_message.reply_text(escape(await _enable(update, context, feed_id)))
+
+
+FEEDFILTER_HELP = (
+    "Usage: /feedfilter N — show feed N's filters\n"
+    "/feedfilter N include ukraine, sanctions — keep only its items mentioning one of these\n"
+    "/feedfilter N exclude football, /celebrit(y|ies)/ — drop its items mentioning any of these\n"
+    "/feedfilter N relevance 0.2 — its own relevance threshold (0 keeps everything; 'default' for the global one)\n"
+    "/feedfilter N clear — drop the filters set here (config.toml's stay)\n"
+    "Words match whole words, any case; /regex/ is a regular expression. They apply from the next poll."
+)
+
+
+def _threshold(text: str) -> float:
+    if text.lower() == "default":
+        return -1
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a threshold: write a number between 0 and 1, or 'default'") from None
+
+
+@admin_only
+async def feedfilter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show or change one feed's include/exclude words and relevance threshold."""
+    feed_id, args = _feed_id(context), (context.args or [])[1:]
+    if feed_id is None:
+        await update.effective_message.reply_text(FEEDFILTER_HELP)
+        return
+    service = service_of(context)
+    action = args[0].lower() if args else ""
+    words = [w.strip() for w in " ".join(args[1:]).split(",") if w.strip()]
+    try:
+        if action in ("include", "exclude"):
+            manage.set_filters(service.db, feed_id, **{action: words})
+        elif action == "relevance" and len(args) == 2:
+            manage.set_filters(service.db, feed_id, min_relevance=_threshold(args[1]))
+        elif action == "clear":
+            manage.set_filters(service.db, feed_id, clear=True)
+        elif action:
+            await update.effective_message.reply_text(FEEDFILTER_HELP)
+            return
+        feed = store.get_feed(service.db, feed_id)
+    except store.FeedNotFound as exc:
+        await update.effective_message.reply_text(f"{escape(str(exc))}. /feeds lists them.")
+        return
+    except ValueError as exc:
+        await update.effective_message.reply_text(f"Not saved: {escape(str(exc))}")
+        return
+    rules = feed_rules(feed, service.settings.feeds).describe()
+    head = "Saved. " if action else ""
+    await update.effective_message.reply_text(f"{head}Feed #{feed_id} {escape(feed['title'] or feed['url'])}: {escape(rules)}", disable_web_page_preview=True)
 
 
 async def on_feed_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

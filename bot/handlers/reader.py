@@ -35,7 +35,7 @@ ADMIN_HELP = (
     "\n\n<b>Admin</b>\n/status — service health\n/review — approve or reject readers' corrections\n"
     "/trust, /untrust USER_ID — skip review for a reader\n/retrain — fine-tune now on the collected corrections\n"
     "/models — versions, metrics, online 👍 and correction rates · /rollback N · /export — the training set\n"
-    "/feeds — feed health · /addfeed URL · /removefeed N · /enablefeed N · /exportopml (send an .opml file to import)"
+    "/feeds — feed health · /addfeed URL · /removefeed N · /enablefeed N · /feedfilter N · /exportopml (send an .opml file to import)"
 )
 
 

@@ -38,7 +38,8 @@ async def test_non_admins_are_refused_every_feed_command(botapi, make_settings, 
     application = build_application(settings)
     db = application.bot_data["service"].db
     async with running(application):
-        for command in ["/feeds", f"/addfeed {news_server.url('react-native-rss-parser/reuters.lstrip.xml')}", "/removefeed 1", "/enablefeed 1", "/exportopml"]:
+        for command in ["/feeds", f"/addfeed {news_server.url('react-native-rss-parser/reuters.lstrip.xml')}", "/removefeed 1", "/enablefeed 1",
+                        "/feedfilter 1 exclude Trump", "/exportopml"]:
             after = botapi.last_id(READER)
             await botapi.send_text(READER, command)
             reply = await botapi.wait_for_message(READER, "for admins only", after=after)
@@ -47,6 +48,7 @@ async def test_non_admins_are_refused_every_feed_command(botapi, make_settings, 
         await botapi.send_document(READER, "subs.opml", OPML)
         await botapi.wait_for_message(READER, "That is for admins only.", after=after)
         assert [f["url"] for f in store.list_feeds(db)] == [news_server.url("rss-parser/guardian.rss")]
+        assert store.stored_filters(store.get_feed(db, 1)) == ([], [], None)
         assert not any(m.kind == "document" for m in botapi.sent(READER))
         assert "feeds" not in botapi.commands_for(READER) and {"feeds", "addfeed", "exportopml"} <= set(botapi.commands_for(ADMIN))
 
@@ -142,3 +144,40 @@ async def test_dead_feed_is_disabled_admin_told_and_reenabled_by_button(botapi, 
             after = botapi.last_id(ADMIN)
             await botapi.send_text(ADMIN, "/enablefeed x")
             await botapi.wait_for_message(ADMIN, "Usage: /enablefeed N", after=after)
+
+
+async def test_admin_sets_a_feeds_filters_and_the_next_poll_applies_them(botapi, make_settings, news_server):
+    url = news_server.url("rss-parser/guardian.rss")
+    application = build_application(quick(make_settings, botapi, **{"feeds.max_entries_per_feed": 100}))
+    db = application.bot_data["service"].db
+    feed = store.add_feed(db, url, "Guardian")  # as /addfeed would: no config.toml entry
+    store.update_feed(db, feed["id"], enabled=0)  # not polled until its filters are set
+    async with running(application):
+        async def say(text: str, expect: str):
+            after = botapi.last_id(ADMIN)
+            await botapi.send_text(ADMIN, text)
+            return await botapi.wait_for_message(ADMIN, expect, after=after)
+
+        await say("/feedfilter", "Usage: /feedfilter N")
+        shown = await say(f"/feedfilter {feed['id']}", "Feed #1")
+        assert shown.text == "Feed #1 Guardian: relevance ≥ 0.3 (global)"
+        saved = await say("/feedfilter 1 exclude Trump, /Las Vegas|CDC/", "Saved.")
+        assert saved.text == "Saved. Feed #1 Guardian: exclude: Trump, /Las Vegas|CDC/ · relevance ≥ 0.3 (global)"
+        refused = await say("/feedfilter 1 include /(x)\\1/", "Not saved")
+        assert "backreferences" in refused.text
+        refused = await say("/feedfilter 1 relevance lots", "Not saved")
+        assert "write a number between 0 and 1" in refused.text
+        saved = await say("/feedfilter 1 relevance 0", "Saved.")
+        assert saved.text.endswith("exclude: Trump, /Las Vegas|CDC/ · relevance ≥ 0")
+        await say("/feedfilter 9 clear", "no feed with id 9")
+        listing = await say("/feeds", "Feeds")
+        assert "\n    exclude: Trump, /Las Vegas|CDC/ · relevance ≥ 0" in listing.text
+
+        await say("/enablefeed 1", "Enabled #1")
+        from bot.jobs import poll_feeds_job
+
+        application.job_queue.run_once(poll_feeds_job, 0)
+        await botapi.wait_for(lambda: store.get_feed(db, 1)["last_success_at"], what="the poll")
+    reasons = {r["title"]: r["skip_reason"] for r in db["articles"].rows}
+    assert reasons["Director of CDC resigns over financial conflicts of interest"] == 'excluded by feed filter "/Las Vegas|CDC/"'
+    assert reasons["Tottenham Hotspur v Manchester United: Premier League – live!"] is None

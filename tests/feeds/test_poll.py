@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from feeds import store
+import pytest
+
+from feeds import manage, store
 from feeds.poll import poll_feeds, sync_sources
 from feeds.settings import FeedSource, RelevanceSettings
 
@@ -68,6 +70,29 @@ async def test_per_feed_filters_and_relevance_set_skip_reasons(news_server, feed
     assert sport and all(r["relevance"] < 0.3 for r in sport)
     assert any(r["title"].startswith("Tottenham Hotspur v Manchester United") for r in sport)
     assert all(r["skip_reason"] is None for r in rows if r not in trump and r not in sport)
+
+
+async def test_filters_set_on_a_feed_join_the_config_ones(news_server, feeds_db):
+    url = news_server.url("rss-parser/guardian.rss")
+    settings = quick_settings([FeedSource(url=url, exclude=["Trump"])])
+    sync_sources(feeds_db, settings)
+    feed_id = store.list_feeds(feeds_db)[0]["id"]
+    with pytest.raises(ValueError, match="backreferences"):
+        manage.set_filters(feeds_db, feed_id, exclude=["/(a)\\1/"])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        manage.set_filters(feeds_db, feed_id, min_relevance=3)
+    assert store.stored_filters(store.get_feed(feeds_db, feed_id)) == ([], [], None)  # nothing saved on refusal
+    manage.set_filters(feeds_db, feed_id, exclude=["/Las Vegas|CDC/"], min_relevance=0)
+    rules = manage.status_rows(feeds_db, settings)[0]["rules"]
+    assert rules == "exclude: Trump, /Las Vegas|CDC/ · relevance ≥ 0"
+
+    await poll_feeds(feeds_db, settings)
+    reasons = {r["title"]: r["skip_reason"] for r in feeds_db["articles"].rows}
+    assert reasons["Director of CDC resigns over financial conflicts of interest"] == 'excluded by feed filter "/Las Vegas|CDC/"'
+    assert reasons["FBI has 'grave concerns' about Trump plan to release controversial memo"] == 'excluded by feed filter "Trump"'
+    assert reasons["Tottenham Hotspur v Manchester United: Premier League – live!"] is None  # threshold 0 keeps sport
+    manage.set_filters(feeds_db, feed_id, clear=True)
+    assert manage.status_rows(feeds_db, settings)[0]["rules"] == "exclude: Trump · relevance ≥ 0.3 (global)"
 
 
 async def test_removed_feed_stays_removed_and_is_not_polled(news_server, feeds_db):
