@@ -23,7 +23,8 @@ def cmd_feeds_list(args) -> int:
             print(f"{'':>6}disabled: {r['disabled_reason'] or 'by an admin'}  (geobrief feeds enable {r['id']})")
         elif r["last_error"]:
             print(f"{'':>6}{r['consecutive_errors']} failure(s), last: {r['last_error']}")
-        print(f"{'':>6}{r['rules']}")
+        if r["rules"].custom:
+            print(f"{'':>6}{r['rules'].describe()}")
     return 0
 
 

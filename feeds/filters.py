@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import re2
 
+from .store import stored_filters
+
 if TYPE_CHECKING:
     from .settings import FeedsSettings
 
@@ -103,6 +105,11 @@ class FeedRules:
     threshold: float
     own_threshold: bool  # set for this feed rather than the global feeds.relevance.threshold
 
+    @property
+    def custom(self) -> bool:
+        """Whether this feed has rules of its own, beyond the global threshold."""
+        return bool(self.include or self.exclude or self.own_threshold)
+
     def describe(self) -> str:
         """One line for /feeds and `geobrief feeds list`."""
         parts = [f"include: {', '.join(self.include)}"] if self.include else []
@@ -113,8 +120,6 @@ class FeedRules:
 
 def feed_rules(feed: dict, settings: "FeedsSettings") -> FeedRules:
     """config.toml's filters for this feed plus those set from the chat or CLI; a threshold set there wins."""
-    from .store import stored_filters
-
     src = settings.source_for(feed["url"])
     include, exclude, threshold = stored_filters(feed)
     if src:

@@ -82,13 +82,13 @@ def feed_state(feed: dict, now_iso: str) -> str:
 
 def status_rows(db: sqlite_utils.Database, settings: FeedsSettings | None = None) -> list[dict]:
     """Each feed with its state, last success, items today and last error (for /feeds and `geobrief feeds list`);
-    with ``settings``, also ``rules``: its filters and relevance threshold as one line."""
+    with ``settings``, also ``rules``: its filters and relevance threshold (FeedRules)."""
     now = store.utcnow()
     stats = store.feed_stats(db)
     rows = []
     for f in store.list_feeds(db):
         s = stats.get(f["id"], {})
-        rules = feed_rules(f, settings).describe() if settings else ""
+        rules = feed_rules(f, settings) if settings else None
         rows.append({**f, "state": feed_state(f, now), "today": s.get("today", 0), "skipped_today": s.get("skipped_today", 0), "rules": rules})
     return rows
 

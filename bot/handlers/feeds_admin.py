@@ -42,8 +42,8 @@ def feed_line(row: dict) -> str:
         line += f"\n    {row['consecutive_errors']} failure(s), last: {escape(row['last_error'][:200])}"
         if row["state"] == "backoff":
             line += f"; next try {_when(row['next_poll_at'])}"
-    if row.get("rules") and not (row["rules"].startswith("relevance") and row["rules"].endswith("(global)")):  # feeds with rules of their own
-        line += f"\n    {escape(row['rules'])}"
+    if row.get("rules") and row["rules"].custom:
+        line += f"\n    {escape(row['rules'].describe())}"
     return line
 
 

@@ -84,7 +84,7 @@ async def test_filters_set_on_a_feed_join_the_config_ones(news_server, feeds_db)
     assert store.stored_filters(store.get_feed(feeds_db, feed_id)) == ([], [], None)  # nothing saved on refusal
     manage.set_filters(feeds_db, feed_id, exclude=["/Las Vegas|CDC/"], min_relevance=0)
     rules = manage.status_rows(feeds_db, settings)[0]["rules"]
-    assert rules == "exclude: Trump, /Las Vegas|CDC/ · relevance ≥ 0"
+    assert rules.custom and rules.describe() == "exclude: Trump, /Las Vegas|CDC/ · relevance ≥ 0"
 
     await poll_feeds(feeds_db, settings)
     reasons = {r["title"]: r["skip_reason"] for r in feeds_db["articles"].rows}
@@ -92,7 +92,8 @@ async def test_filters_set_on_a_feed_join_the_config_ones(news_server, feeds_db)
     assert reasons["FBI has 'grave concerns' about Trump plan to release controversial memo"] == 'excluded by feed filter "Trump"'
     assert reasons["Tottenham Hotspur v Manchester United: Premier League – live!"] is None  # threshold 0 keeps sport
     manage.set_filters(feeds_db, feed_id, clear=True)
-    assert manage.status_rows(feeds_db, settings)[0]["rules"] == "exclude: Trump · relevance ≥ 0.3 (global)"
+    assert manage.status_rows(feeds_db, settings)[0]["rules"].describe() == "exclude: Trump · relevance ≥ 0.3 (global)"
+    assert not manage.status_rows(feeds_db, quick_settings([url]))[0]["rules"].custom  # without config.toml's exclude
 
 
 async def test_removed_feed_stays_removed_and_is_not_polled(news_server, feeds_db):
