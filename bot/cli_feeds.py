@@ -41,32 +41,35 @@ def cmd_feeds_add(args) -> int:
     return 0
 
 
-def cmd_feeds_remove(args) -> int:
+def _change_feed(args, change, done: str) -> int:
+    """Apply ``change(db, feed_id)`` from feeds.store; an unknown feed is a one-line error."""
     from feeds import store
 
     db = _db(_settings(args))
     try:
-        feed = store.remove_feed(db, args.id)
+        feed = change(db, args.id)
     except store.FeedNotFound as exc:
         raise CliError(str(exc)) from None
-    print(f"removed #{feed['id']} {feed['title'] or feed['url']}")
+    print(f"{done} #{feed['id']} {feed['title'] or feed['url']}")
     return 0
+
+
+def cmd_feeds_remove(args) -> int:
+    from feeds import store
+
+    return _change_feed(args, store.remove_feed, "removed")
 
 
 def cmd_feeds_enable(args) -> int:
     from feeds import store
 
-    db = _db(_settings(args))
-    try:
-        feed = store.enable_feed(db, args.id)
-    except store.FeedNotFound as exc:
-        raise CliError(str(exc)) from None
-    print(f"enabled #{feed['id']} {feed['title'] or feed['url']}")
-    return 0
+    return _change_feed(args, store.enable_feed, "enabled")
 
 
 def _words(text: str | None) -> list[str] | None:
-    return None if text is None else [w.strip() for w in text.split(",") if w.strip()]
+    from feeds.filters import split_entries
+
+    return None if text is None else split_entries(text)
 
 
 def cmd_feeds_filter(args) -> int:

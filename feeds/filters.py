@@ -88,6 +88,11 @@ class Filter:
         return bool(self.include or self.exclude)
 
 
+def split_entries(text: str) -> list[str]:
+    """Filter entries as people type them: comma-separated words, phrases or /regex/."""
+    return [w.strip() for w in text.split(",") if w.strip()]
+
+
 def compile_filters(include: list[str] | None = None, exclude: list[str] | None = None, scope: str = "filter") -> Filter:
     """Compile include/exclude lists (words, phrases or /regex/); ValueError names the bad entry."""
     include, exclude = list(include or []), list(exclude or [])

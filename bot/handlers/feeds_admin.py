@@ -9,7 +9,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from feeds import manage, store
-from feeds.filters import feed_rules
+from feeds.filters import feed_rules, split_entries
 from feeds.opml import OpmlError
 
 from .. import callbacks
@@ -158,7 +158,7 @@ async def feedfilter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     service = service_of(context)
     action = args[0].lower() if args else ""
-    words = [w.strip() for w in " ".join(args[1:]).split(",") if w.strip()]
+    words = split_entries(" ".join(args[1:]))
     try:
         if action in ("include", "exclude"):
             manage.set_filters(service.db, feed_id, **{action: words})

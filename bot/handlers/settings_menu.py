@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from feeds.filters import compile_filters
+from feeds.filters import compile_filters, split_entries
 from trainer.settings import LENGTHS, TONES
 
 from .. import callbacks, store
@@ -169,7 +169,7 @@ async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action not in ("include", "exclude"):
         await update.effective_message.reply_text(TOPICS_HELP)
         return
-    words = [w.strip() for w in " ".join(args[1:]).split(",") if w.strip()][:30]
+    words = split_entries(" ".join(args[1:]))[:30]
     include = words if action == "include" else json.loads(sub["include"] or "[]")
     exclude = words if action == "exclude" else json.loads(sub["exclude"] or "[]")
     try:
